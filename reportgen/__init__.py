@@ -1,0 +1,1 @@
+"""reportgen: audit reports for Keras image classifiers."""

@@ -1,0 +1,234 @@
+"""The ``reportgen`` command line: ``audit`` (full report) and ``gate`` (fast CI verdict)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from reportgen.errors import InputError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_MODEL = PACKAGE_ROOT / "sample_models" / "fer_cnn.keras"
+SAMPLE_DATA = PACKAGE_ROOT / "sample_models" / "fer2013_demo.csv.gz"
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Audit reports and CI gates for Keras facial-expression classifiers (FER2013).",
+)
+
+ModelOpt = Annotated[Path, typer.Option("--model", help="Keras model: .keras, .h5/.hdf5 or a SavedModel dir.")]
+DataOpt = Annotated[Path, typer.Option("--data", help="fer2013.csv(.gz) or an image-folder root.")]
+SplitOpt = Annotated[str | None, typer.Option("--split", help="CSV Usage value or split subfolder.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Output directory, created if missing.")]
+ScaleOpt = Annotated[str, typer.Option("--input-scale", help="auto | 0-255 | 0-1 | -1-1")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for everything random.")]
+PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="TOML gate policy; a failed check exits 1.")]
+BaselineOpt = Annotated[Path | None, typer.Option("--baseline", help="A baseline's summary.json.")]
+JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Also write the checks as JUnit XML.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
+ClassesOpt = Annotated[str | None, typer.Option("--class-names", help="Comma-separated class names, in index order.")]
+SkipOpt = Annotated[bool, typer.Option("--skip-bad-rows", help="Skip bad CSV rows/images instead of failing.")]
+TrustOpt = Annotated[bool, typer.Option("--trust-model", help="Allow models with Lambda/custom layers (runs their code).")]
+BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward batch.")]
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"reportgen: error: {message}", err=True)
+
+
+def _parse_classes(text: str | None) -> tuple[str, ...]:
+    from reportgen.data import FER2013_CLASSES
+
+    if text is None:
+        return FER2013_CLASSES
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if len(names) < 2 or len(set(n.lower() for n in names)) != len(names):
+        raise InputError(f"--class-names: need at least two distinct names, got '{text}'")
+    return names
+
+
+def _parse_methods(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    if text.strip().lower() == "none":
+        return ()
+    from reportgen.attributions import REGISTRY
+
+    methods = tuple(m.strip().lower() for m in text.split(",") if m.strip())
+    unknown = [m for m in methods if m not in REGISTRY]
+    if unknown:
+        raise InputError(f"--methods: unknown method(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(REGISTRY)} or none")
+    return methods
+
+
+def _check_paths(**paths: Path | None) -> None:
+    """Fail fast on missing inputs, before TensorFlow is imported."""
+    for option, path in paths.items():
+        if path is not None and not Path(path).exists():
+            raise InputError(f"{path}: {option.replace('_', '-')} file not found")
+
+
+def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline: Path | None,
+             junit: Path | None, options_kwargs: dict[str, Any]) -> int:
+    """Run the pipeline, evaluate the policy, render, and write atomically; return the exit code."""
+    from reportgen.output import prepare_out_dir, remove_if_created_and_empty
+
+    created = False
+    try:
+        _check_paths(model=options_kwargs["model_path"], data=options_kwargs["data_path"],
+                     policy=policy, baseline=baseline)
+        created = prepare_out_dir(out)
+        return _run(command, out, quiet, policy, baseline, junit, options_kwargs)
+    except InputError as err:
+        _fail(str(err))
+        remove_if_created_and_empty(out, created)
+        return 2
+    except KeyboardInterrupt:
+        _fail("interrupted; no report was written")
+        remove_if_created_and_empty(out, created)
+        return 130
+    except Exception as err:  # noqa: BLE001 - one line, never a traceback, unless debugging
+        if os.environ.get("REPORTGEN_DEBUG"):
+            raise
+        _fail(f"unexpected {type(err).__name__}: {err} (set REPORTGEN_DEBUG=1 for the traceback)")
+        remove_if_created_and_empty(out, created)
+        return 2
+
+
+def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baseline_path: Path | None,
+         junit: Path | None, options_kwargs: dict[str, Any]) -> int:
+    from reportgen.gating import apply_policy, load_gate_inputs
+    from reportgen.output import write_files
+    from reportgen.pipeline import AuditOptions, Command, run_audit
+    from reportgen.progress import Reporter
+    from reportgen.summary import build_summary, to_json
+
+    policy, baseline = load_gate_inputs(policy_path, baseline_path)
+    options = AuditOptions(command=Command(command), argv=tuple(["reportgen", *sys.argv[1:]]),
+                           **options_kwargs)
+    files: dict[str, bytes] = {}
+    with Reporter(quiet) as reporter:
+        result = run_audit(options, reporter)
+        result = apply_policy(result, policy, baseline)
+        if options.command is Command.AUDIT:
+            from reportgen.render import render_html, render_pdf
+
+            with reporter.stage("Rendering HTML and PDF"):
+                html = render_html(result)
+                files["report.pdf"] = render_pdf(html)
+                files["report.html"] = html.encode("utf-8")
+        result = replace(result, timings=dict(reporter.timings))
+        summary = build_summary(result)
+        files["summary.json"] = to_json(summary)
+    written = write_files(out, files)
+    if junit is not None:
+        from reportgen.junit import write_junit
+
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        write_junit(result.checks, junit, {"model": str(options.model_path),
+                                           "sha256": result.model.loaded.sha256})
+    return _report_outcome(result, written, reporter, quiet)
+
+
+def _report_outcome(result: Any, written: list[Path], reporter: Any, quiet: bool) -> int:
+    if result.checks:
+        from reportgen.checks import print_checks
+
+        print_checks(result.checks, reporter.console)
+    for path in written:
+        reporter.console.print(f"wrote {path}")
+    main = next((p for p in written if p.name == "report.html"), written[-1])
+    if quiet:
+        print(main)
+    else:
+        reporter.console.print(f"[bold]Report: {main.resolve()}[/bold]")
+    return 1 if any(not check.passed for check in result.checks) else 0
+
+
+def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: int,
+            class_names: str | None, skip_bad_rows: bool, trust_model: bool, batch_size: int) -> dict[str, Any]:
+    from reportgen.model import InputScale
+
+    try:
+        scale = InputScale(input_scale)
+    except ValueError:
+        raise InputError(f"--input-scale: '{input_scale}' is not one of auto, 0-255, 0-1, -1-1") from None
+    return dict(model_path=model, data_path=data, split=split, input_scale=scale, seed=seed,
+                class_names=_parse_classes(class_names), skip_bad_rows=skip_bad_rows,
+                trust_model=trust_model, batch_size=batch_size)
+
+
+@app.command()
+def audit(
+    model: ModelOpt = SAMPLE_MODEL,
+    data: DataOpt = SAMPLE_DATA,
+    split: SplitOpt = None,
+    out: OutOpt = Path("reportgen-audit"),
+    input_scale: ScaleOpt = "auto",
+    seed: SeedOpt = 0,
+    policy: PolicyOpt = None,
+    baseline: BaselineOpt = None,
+    junit: JunitOpt = None,
+    quiet: QuietOpt = False,
+    methods: Annotated[str | None, typer.Option(
+        "--methods", help="Comma-separated attribution methods, or none [default set].")] = None,
+    cases_per_group: Annotated[int, typer.Option("--cases-per-group", min=0)] = 3,
+    borderline_gap: Annotated[float, typer.Option("--borderline-gap", min=0.0, max=1.0)] = 0.10,
+    confident_p: Annotated[float, typer.Option("--confident-p", min=0.0, max=1.0)] = 0.80,
+    gradcam_layer: Annotated[str | None, typer.Option("--gradcam-layer")] = None,
+    class_names: ClassesOpt = None,
+    skip_bad_rows: SkipOpt = False,
+    trust_model: TrustOpt = False,
+    batch_size: BatchOpt = 256,
+) -> None:
+    """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
+    from reportgen.select import SelectionRules
+
+    try:
+        kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
+                         trust_model, batch_size)
+        kwargs.update(methods=_parse_methods(methods), gradcam_layer=gradcam_layer,
+                      rules=SelectionRules(borderline_gap, confident_p, cases_per_group, seed))
+    except InputError as err:
+        _fail(str(err))
+        raise typer.Exit(2) from None
+    raise typer.Exit(_execute("audit", out, quiet, policy, baseline, junit, kwargs))
+
+
+@app.command()
+def gate(
+    model: ModelOpt = SAMPLE_MODEL,
+    data: DataOpt = SAMPLE_DATA,
+    split: SplitOpt = None,
+    out: OutOpt = Path("reportgen-gate"),
+    input_scale: ScaleOpt = "auto",
+    seed: SeedOpt = 0,
+    policy: PolicyOpt = None,
+    baseline: BaselineOpt = None,
+    junit: JunitOpt = None,
+    quiet: QuietOpt = False,
+    class_names: ClassesOpt = None,
+    skip_bad_rows: SkipOpt = False,
+    trust_model: TrustOpt = False,
+    batch_size: BatchOpt = 256,
+) -> None:
+    """Evaluate and probe only (no figures) and check the policy: fast, for CI. Writes summary.json."""
+    try:
+        kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
+                         trust_model, batch_size)
+    except InputError as err:
+        _fail(str(err))
+        raise typer.Exit(2) from None
+    raise typer.Exit(_execute("gate", out, quiet, policy, baseline, junit, kwargs))
+
+
+if __name__ == "__main__":
+    app()

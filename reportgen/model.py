@@ -1,0 +1,243 @@
+"""Load a Keras model and wrap it as a batched, compiled image classifier.
+
+Everything downstream works in *pixel space*: grey images of shape (N, h, w), float32 in
+0–255, as stored in FER2013. The classifier owns the adaptation to the model's own input
+(resize, grey→RGB, value scaling), inside TensorFlow, so gradients flow through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+import numpy as np
+
+from reportgen.errors import InputError
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+
+class InputScale(str, Enum):
+    """How 0–255 pixels are scaled before they enter the model."""
+
+    AUTO = "auto"
+    RAW = "0-255"
+    UNIT = "0-1"
+    SYMMETRIC = "-1-1"
+
+
+def scale_pixels(pixels: tf.Tensor, scale: InputScale) -> tf.Tensor:
+    """Map 0–255 pixel values to the model's input range."""
+    if scale is InputScale.UNIT:
+        return pixels / 255.0
+    if scale is InputScale.SYMMETRIC:
+        return pixels / 127.5 - 1.0
+    return pixels
+
+
+@dataclass
+class LoadedModel:
+    """A model as read from disk, before any decision about its input scale."""
+
+    path: Path
+    sha256: str
+    input_shape: tuple[int, int, int]  # (H, W, C)
+    n_outputs: int
+    n_params: int
+    call: Callable[[tf.Tensor], tf.Tensor]  # model input (N, H, W, C) → raw outputs (N, K)
+    keras_model: keras.Model | None  # None for a bare TF SavedModel
+    has_rescaling: bool
+    layer_names: list[str] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, or of a directory's sorted files (for SavedModels)."""
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode())
+        with open(file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_model(path: Path, trust: bool = False) -> LoadedModel:
+    """Read a `.keras`, `.h5`/`.hdf5` or TF SavedModel directory.
+
+    Keras safe mode stays on unless ``trust`` is set, so models that carry code (Lambda or
+    custom layers) are refused rather than executed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: model not found")
+    if path.is_dir():
+        if not (path / "saved_model.pb").exists():
+            raise InputError(f"{path}: directory is not a TF SavedModel (no saved_model.pb)")
+        return _load_saved_model(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".keras", ".h5", ".hdf5"}:
+        raise InputError(f"{path}: unsupported model format '{suffix}' (use .keras, .h5 or a SavedModel)")
+    if suffix == ".keras" and not zipfile.is_zipfile(path):
+        raise InputError(f"{path}: not a valid .keras file (not a zip archive)")
+    try:
+        model = keras.saving.load_model(path, compile=False, safe_mode=not trust)
+    except Exception as err:  # Keras raises many types; all mean "cannot use this file"
+        raise InputError(f"{path}: cannot load model: {_first_line(err)}") from None
+    return _describe_keras(path, model)
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    reason = text[0] if text else type(err).__name__
+    if "safe_mode" in str(err) or "Lambda" in str(err):
+        reason = "it contains code (Lambda or custom layers); pass --trust-model to load it anyway"
+    return reason[:300]
+
+
+def _describe_keras(path: Path, model: keras.Model) -> LoadedModel:
+    shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
+    if shape is None or len(shape) != 3 or shape[2] not in (1, 3) or None in shape[:2]:
+        raise InputError(f"{path}: expects input {shape}; need an image input (H, W, 1 or 3)")
+    n_outputs = int(model.outputs[0].shape[-1])
+    layer_names = [layer.name for layer in _walk_layers(model)]
+    rescaling = any(
+        isinstance(layer, (keras.layers.Rescaling, keras.layers.Normalization))
+        for layer in _walk_layers(model)
+    )
+
+    def call(inputs: tf.Tensor) -> tf.Tensor:
+        return model(inputs, training=False)
+
+    return LoadedModel(
+        path=path,
+        sha256=file_sha256(path),
+        input_shape=(int(shape[0]), int(shape[1]), int(shape[2])),
+        n_outputs=n_outputs,
+        n_params=int(model.count_params()),
+        call=call,
+        keras_model=model,
+        has_rescaling=rescaling,
+        layer_names=layer_names,
+    )
+
+
+def _walk_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    layers: list[keras.layers.Layer] = []
+    for layer in model.layers:
+        layers.append(layer)
+        if isinstance(layer, keras.Model):
+            layers.extend(_walk_layers(layer))
+    return layers
+
+
+def _load_saved_model(path: Path) -> LoadedModel:
+    try:
+        loaded = tf.saved_model.load(str(path))
+        signature = loaded.signatures["serving_default"]
+    except Exception as err:  # TF raises many types for unreadable SavedModels
+        raise InputError(f"{path}: cannot load SavedModel: {_first_line(err)}") from None
+    (input_name, spec), = signature.structured_input_signature[1].items()
+    shape = tuple(spec.shape[1:])
+    if len(shape) != 3 or shape[2] not in (1, 3) or None in shape[:2]:
+        raise InputError(f"{path}: expects input {shape}; need an image input (H, W, 1 or 3)")
+    output_name = sorted(signature.structured_outputs)[0]
+    n_outputs = int(signature.structured_outputs[output_name].shape[-1])
+    n_params = int(sum(np.prod(v.shape) for v in getattr(loaded, "variables", [])))
+
+    def call(inputs: tf.Tensor) -> tf.Tensor:
+        return signature(**{input_name: tf.cast(inputs, spec.dtype)})[output_name]
+
+    return LoadedModel(
+        path=path,
+        sha256=file_sha256(path),
+        input_shape=(int(shape[0]), int(shape[1]), int(shape[2])),
+        n_outputs=n_outputs,
+        n_params=n_params,
+        call=call,
+        keras_model=None,
+        has_rescaling=False,
+    )
+
+
+class Classifier:
+    """A loaded model plus its input adaptation, called on grey pixel-space batches.
+
+    ``probabilities_tf`` is differentiable and meant to be used inside ``tf.function``;
+    ``predict`` runs it compiled over large batches.
+    """
+
+    def __init__(
+        self,
+        model: LoadedModel,
+        image_size: tuple[int, int],
+        scale: InputScale,
+        apply_softmax: bool = False,
+        batch_size: int = 256,
+    ) -> None:
+        if scale is InputScale.AUTO:
+            raise ValueError("resolve InputScale.AUTO before building a Classifier")
+        self.model = model
+        self.image_size = image_size
+        self.scale = scale
+        self.apply_softmax = apply_softmax
+        self.batch_size = batch_size
+        self._compiled = tf.function(
+            self.probabilities_tf,
+            input_signature=[tf.TensorSpec([None, *image_size], tf.float32)],
+        )
+
+    def to_model_input(self, pixels: tf.Tensor) -> tf.Tensor:
+        """(N, h, w) float32 0–255 → (N, H, W, C) in the model's scale (bilinear resize)."""
+        height, width, channels = self.model.input_shape
+        x = pixels[..., tf.newaxis]
+        if (height, width) != tuple(self.image_size):
+            x = tf.image.resize(x, (height, width), method="bilinear")
+        if channels == 3:
+            x = tf.repeat(x, 3, axis=-1)
+        return scale_pixels(x, self.scale)
+
+    def probabilities_tf(self, pixels: tf.Tensor) -> tf.Tensor:
+        """(N, h, w) float32 0–255 → (N, K) class probabilities, differentiable."""
+        outputs = tf.cast(self.model.call(self.to_model_input(pixels)), tf.float32)
+        return tf.nn.softmax(outputs, axis=-1) if self.apply_softmax else outputs
+
+    def predict(
+        self,
+        pixels: np.ndarray,
+        batch_size: int | None = None,
+        advance: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """(N, h, w) uint8 or float 0–255 → (N, K) float32 probabilities, in large batches.
+
+        ``advance(n)`` is called after each batch with the number of images done.
+        """
+        size = batch_size or self.batch_size
+        n_images = len(pixels)
+        if n_images == 0:
+            return np.zeros((0, self.model.n_outputs), np.float32)
+        chunks = []
+        for start in range(0, n_images, size):
+            batch = np.asarray(pixels[start : start + size], dtype=np.float32)
+            chunks.append(self._compiled(tf.constant(batch)).numpy())
+            if advance is not None:
+                advance(len(batch))
+        return np.concatenate(chunks, axis=0)
+
+
+def looks_like_probabilities(outputs: np.ndarray) -> bool:
+    """True when every row is non-negative and sums to 1 (the model ends in a softmax)."""
+    finite = outputs[np.isfinite(outputs).all(axis=1)]
+    if len(finite) == 0:
+        return True
+    sums = finite.sum(axis=1)
+    return bool(finite.min() >= -1e-6 and np.abs(sums - 1.0).max() < 1e-3)

@@ -1,0 +1,205 @@
+"""Run the audit stages in order: load → evaluate → select → attribute → analyse.
+
+Each stage is a plain function from one result to the next; this module only sequences them
+and gathers their results into one immutable ``AuditResult`` that the renderer reads.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from enum import Enum
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reportgen.data import FER2013_CLASSES, Dataset, load_dataset
+from reportgen.errors import InputError
+from reportgen.evaluate import Evaluation, evaluate
+from reportgen.model import Classifier, InputScale, LoadedModel, load_model, looks_like_probabilities
+from reportgen.progress import Reporter
+from reportgen.scaling import ScaleDecision, resolve_scale
+from reportgen.select import Selection, SelectionRules, select_cases
+
+PACKAGES = ("reportgen", "tensorflow", "keras", "numpy", "scikit-learn", "scikit-image",
+            "lime", "shap", "matplotlib", "jinja2", "weasyprint")
+
+
+class Command(str, Enum):
+    AUDIT = "audit"
+    GATE = "gate"
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """Everything a run depends on; the CLI builds it from its options."""
+
+    model_path: Path
+    data_path: Path
+    command: Command = Command.AUDIT
+    split: str | None = None
+    input_scale: InputScale = InputScale.AUTO
+    seed: int = 0
+    class_names: tuple[str, ...] = FER2013_CLASSES
+    methods: tuple[str, ...] | None = None  # None: the attribution package's defaults
+    rules: SelectionRules = SelectionRules()
+    batch_size: int = 256
+    skip_bad_rows: bool = False
+    trust_model: bool = False
+    gradcam_layer: str | None = None
+    argv: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelReport:
+    loaded: LoadedModel
+    scale: ScaleDecision
+    softmax_applied: bool
+    n_nonfinite: int  # images whose raw outputs held NaN or inf
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """The immutable outcome of one run; renderers and summary writers read only this."""
+
+    options: AuditOptions
+    dataset: Dataset
+    model: ModelReport
+    evaluation: Evaluation
+    selection: Selection
+    attributions: Any = None  # reportgen.attributions.AttributionResult
+    bias: Any = None  # reportgen.bias.BiasResult
+    hygiene: Any = None  # reportgen.bias.HygieneResult
+    checks: list[Any] = field(default_factory=list)  # reportgen.checks.Check
+    comparison: Any = None  # reportgen.compare.Comparison
+    timings: dict[str, float] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
+    """Run every stage of ``options.command`` and return the result (nothing is written)."""
+    with reporter.stage("Loading data"):
+        dataset = load_dataset(options.data_path, options.split, options.class_names, options.skip_bad_rows)
+    with reporter.stage("Loading model"):
+        loaded = load_model(options.model_path, trust=options.trust_model)
+    if loaded.n_outputs != len(options.class_names):
+        raise InputError(
+            f"{options.model_path}: model has {loaded.n_outputs} outputs but the data has "
+            f"{len(options.class_names)} classes; pass --class-names to match the model"
+        )
+    with reporter.stage("Choosing input scale"):
+        scale = resolve_scale(loaded, options.input_scale, dataset.images, dataset.labels,
+                              options.seed, options.batch_size)
+    model_report, classifier, probs = _predict(loaded, scale, dataset, options, reporter)
+    evaluation = evaluate(probs, dataset.labels, seed=options.seed)
+    rules = SelectionRules(options.rules.borderline_gap, options.rules.confident_p,
+                           options.rules.per_group, options.seed)
+    selection = select_cases(evaluation, dataset.sources, list(options.class_names), rules)
+    attributions = None
+    if options.command is Command.AUDIT:
+        attributions = _attribute(classifier, dataset, evaluation, selection, options, reporter)
+    bias, hygiene = _analyse(classifier, dataset, evaluation, options, reporter)
+    return AuditResult(
+        options=options,
+        dataset=dataset,
+        model=model_report,
+        evaluation=evaluation,
+        selection=selection,
+        attributions=attributions,
+        bias=bias,
+        hygiene=hygiene,
+        timings=dict(reporter.timings),
+        environment=environment(classifier),
+        notes=_notes(dataset, model_report),
+    )
+
+
+def _predict(
+    loaded: LoadedModel, scale: ScaleDecision, dataset: Dataset, options: AuditOptions, reporter: Reporter
+) -> tuple[ModelReport, Classifier, np.ndarray]:
+    classifier = Classifier(loaded, dataset.images.shape[1:3], scale.scale, batch_size=options.batch_size)
+    with reporter.stage("Evaluating", total=len(dataset.labels)) as advance:
+        outputs = classifier.predict(dataset.images, advance=advance)
+    finite = np.isfinite(outputs).all(axis=1)
+    if not finite.any():
+        raise InputError(f"{options.model_path}: every prediction is NaN or inf; the model is broken")
+    softmax = not looks_like_probabilities(outputs)
+    if softmax:
+        classifier = Classifier(loaded, dataset.images.shape[1:3], scale.scale, apply_softmax=True,
+                                batch_size=options.batch_size)
+        shifted = outputs - np.where(finite[:, None], outputs.max(axis=1, keepdims=True), 0)
+        outputs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    # Non-finite rows become uniform: they count as (almost surely) wrong and maximally unsure.
+    outputs = np.where(finite[:, None], outputs, 1.0 / outputs.shape[1]).astype(np.float32)
+    report = ModelReport(loaded, scale, softmax, int((~finite).sum()))
+    return report, classifier, outputs
+
+
+def _attribute(
+    classifier: Classifier, dataset: Dataset, evaluation: Evaluation, selection: Selection,
+    options: AuditOptions, reporter: Reporter,
+) -> Any:
+    from reportgen.attributions import DEFAULT_METHODS, run_attributions
+
+    methods = DEFAULT_METHODS if options.methods is None else options.methods
+    if classifier.model.keras_model is None and options.methods is None:
+        methods = tuple(m for m in methods if m != "gradcam")  # needs the Keras layers
+    if not methods:
+        return None
+    with reporter.stage("Explaining cases"):
+        return run_attributions(
+            classifier, dataset.images, dataset.labels, evaluation.preds,
+            np.array([case.index for case in selection.cases], dtype=np.int64),
+            evaluation.sink_class, methods, seed=options.seed, batch_size=options.batch_size,
+            gradcam_layer=options.gradcam_layer, progress=reporter.track,
+        )
+
+
+def _analyse(
+    classifier: Classifier, dataset: Dataset, evaluation: Evaluation, options: AuditOptions,
+    reporter: Reporter,
+) -> tuple[Any, Any]:
+    from reportgen.attributions import REGISTRY
+    from reportgen.bias import analyse_bias, check_hygiene
+
+    saliency = REGISTRY["saliency"](classifier, batch_size=options.batch_size, seed=options.seed)
+    with reporter.stage("Probing for shortcuts"):
+        bias = analyse_bias(
+            classifier, dataset.images, dataset.labels, evaluation.probs, list(options.class_names),
+            seed=options.seed, attribute=saliency.explain, progress=reporter.track,
+        )
+    with reporter.stage("Checking data hygiene"):
+        hygiene = check_hygiene(dataset.images, dataset.labels, dataset.sources, list(options.class_names))
+    return bias, hygiene
+
+
+def _notes(dataset: Dataset, model: ModelReport) -> list[str]:
+    notes = []
+    if model.softmax_applied:
+        notes.append("The model's outputs are not probabilities (logits); a softmax was applied.")
+    if model.n_nonfinite:
+        notes.append(f"{model.n_nonfinite} images gave NaN or inf outputs; they were scored as uniform "
+                     "probabilities (counted wrong).")
+    if dataset.n_skipped:
+        notes.append(f"{dataset.n_skipped} bad rows or images were skipped (--skip-bad-rows): "
+                     + "; ".join(dataset.skipped_examples))
+    return notes
+
+
+def environment(classifier: Classifier | None = None) -> dict[str, str]:
+    """Python, platform, package versions and the compute device, for the appendix."""
+    import tensorflow as tf
+
+    info = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in PACKAGES:
+        try:
+            info[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            info[name] = "not installed"
+    gpus = tf.config.list_physical_devices("GPU")
+    info["device"] = f"GPU: {', '.join(g.name for g in gpus)}" if gpus else "CPU"
+    return info

@@ -1,0 +1,55 @@
+"""Progress bars on stderr (rich) and per-stage timings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+Advance = Callable[[int], None]
+
+
+class Reporter:
+    """Shows one progress bar per stage unless quiet, and records each stage's wall time."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.console = Console(stderr=True, quiet=quiet)
+        self.timings: dict[str, float] = {}
+        self._progress = Progress(
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+            disable=quiet,
+        )
+
+    def __enter__(self) -> Reporter:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    @contextmanager
+    def stage(self, name: str, total: int = 1) -> Iterator[Advance]:
+        """Time a stage named ``name`` and yield a callable that advances its bar."""
+        task = self._progress.add_task(name, total=max(total, 1))
+        start = time.perf_counter()
+        try:
+            yield lambda steps=1: self._progress.advance(task, steps)
+        finally:
+            self.timings[name] = round(time.perf_counter() - start, 3)
+            self._progress.update(task, completed=max(total, 1))
+
+    def track(self, description: str, total: int) -> Advance:
+        """A bar for work inside a stage (used by the attribution and probe stages)."""
+        task = self._progress.add_task("  " + description, total=max(total, 1))
+        return lambda steps=1: self._progress.advance(task, steps)
+
+    def note(self, message: str) -> None:
+        self.console.print(message)

@@ -1,0 +1,47 @@
+"""Seeded bootstrap confidence intervals shared by every stage."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+N_BOOTSTRAP = 1000
+
+
+def bootstrap_indices(n_items: int, seed: int, n_boot: int = N_BOOTSTRAP) -> np.ndarray:
+    """(n_boot, n_items) int indices resampled with replacement, reproducible under ``seed``."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, n_items, size=(n_boot, n_items))
+
+
+def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """Percentile interval of bootstrap samples along axis 0; NaNs are ignored."""
+    tail = (1.0 - level) / 2.0 * 100.0
+    low, high = np.nanpercentile(samples, [tail, 100.0 - tail], axis=0)
+    return float(low), float(high)
+
+
+def bootstrap_mean_ci(
+    values: np.ndarray, seed: int, n_boot: int = N_BOOTSTRAP, level: float = 0.95
+) -> tuple[float, float]:
+    """95% CI of the mean of ``values`` (N,) by the percentile bootstrap."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    means = values[bootstrap_indices(len(values), seed, n_boot)].mean(axis=1)
+    return percentile_ci(means, level)
+
+
+def bootstrap_statistic_ci(
+    statistic: Callable[[np.ndarray], float],
+    n_items: int,
+    seed: int,
+    n_boot: int = N_BOOTSTRAP,
+    level: float = 0.95,
+) -> tuple[float, float]:
+    """CI of ``statistic(indices)`` over bootstrap resamples of ``range(n_items)``."""
+    if n_items == 0:
+        return float("nan"), float("nan")
+    samples = np.array([statistic(idx) for idx in bootstrap_indices(n_items, seed, n_boot)])
+    return percentile_ci(samples, level)
