@@ -119,7 +119,7 @@ def load_csv(
         sources=[f"row {row}" for row, ok in zip(rows, keep) if ok],
         class_names=class_names,
         path=path,
-        split=split,
+        split=split if split is not None else (next(iter(usages)) if len(usages) == 1 else None),
         n_skipped=len(bad_rows),
         skipped_examples=[f"row {row}: {problem}" for row, problem in bad[:_MAX_REPORTED]],
     )
@@ -197,14 +197,14 @@ def _decode_chunk(fields: list[bytes]) -> tuple[np.ndarray, list[tuple[int, str]
     counts = np.diff(np.searchsorted(starts, newlines), prepend=0)
 
     problems: dict[int, str] = {}
-    for row in np.flatnonzero(counts != N_PIXELS):
-        problems[int(row)] = f"{counts[row]} pixel values, expected {N_PIXELS}"
+    stray = np.flatnonzero(~(is_digit | (text == 32) | (text == 9) | (text == 10)))
+    for row in np.unique(np.searchsorted(newlines, stray)):
+        problems[int(row)] = "a non-numeric pixel value"
     out_of_range = starts[(lengths > 3) | (digits > 255)]
     for row in np.unique(np.searchsorted(newlines, out_of_range)):
         problems.setdefault(int(row), "a pixel value outside 0–255")
-    stray = np.flatnonzero(~(is_digit | (text == 32) | (text == 9) | (text == 10)))
-    for row in np.unique(np.searchsorted(newlines, stray)):
-        problems.setdefault(int(row), "a non-numeric pixel value")
+    for row in np.flatnonzero(counts != N_PIXELS):
+        problems.setdefault(int(row), f"{counts[row]} pixel values, expected {N_PIXELS}")
 
     decoded = np.zeros((len(fields), N_PIXELS), np.uint8)
     good = np.ones(len(fields), bool)

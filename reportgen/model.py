@@ -154,7 +154,8 @@ def _load_saved_model(path: Path) -> LoadedModel:
     n_outputs = int(signature.structured_outputs[output_name].shape[-1])
     n_params = int(sum(np.prod(v.shape) for v in getattr(loaded, "variables", [])))
 
-    def call(inputs: tf.Tensor) -> tf.Tensor:
+    def call(inputs: tf.Tensor, _owner: object = loaded) -> tf.Tensor:
+        # _owner keeps the loaded object, and so its variables, alive as long as this function.
         return signature(**{input_name: tf.cast(inputs, spec.dtype)})[output_name]
 
     return LoadedModel(

@@ -1,0 +1,87 @@
+"""Shared fixtures: tiny models with known behaviour and small FER2013-format data."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from reportgen.data import FER2013_CLASSES  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_CSV = REPO / "sample_models" / "fer2013_demo.csv.gz"
+
+
+def brightness_model(n_classes: int = 7, softmax: bool = True, rescaling: bool = True):
+    """A model whose logits are linear in the mean brightness: dark → class 0, bright → class K-1.
+
+    Input 48×48×1, raw 0–255 pixels (a Rescaling layer divides by 255).
+    """
+    import keras
+
+    layers = [keras.Input((48, 48, 1))]
+    if rescaling:
+        layers.append(keras.layers.Rescaling(1 / 255))
+    layers += [keras.layers.GlobalAveragePooling2D(),
+               keras.layers.Dense(n_classes, activation="softmax" if softmax else None)]
+    model = keras.Sequential(layers)
+    centres = np.linspace(0.1, 0.9, n_classes)
+    # logit_k = -20 (b - c_k)^2 expanded: 40 c_k b - 20 c_k^2 (the b^2 term is shared)
+    model.layers[-1].set_weights([(40 * centres)[None, :].astype("float32"),
+                                  (-20 * centres**2).astype("float32")])
+    return model
+
+
+def write_csv(path: Path, images: np.ndarray, labels: np.ndarray, usages: list[str] | None = None) -> Path:
+    """Write images (N, 48, 48) uint8 as a Kaggle-format fer2013.csv (gzipped if path ends .gz)."""
+    usages = usages or ["PublicTest"] * len(labels)
+    lines = ["emotion,pixels,Usage"]
+    lines += [f"{label},{' '.join(map(str, image.ravel()))},{usage}"
+              for image, label, usage in zip(images, labels, usages)]
+    text = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(text) if path.suffix == ".gz" else text)
+    return path
+
+
+def write_folders(root: Path, images: np.ndarray, labels: np.ndarray) -> Path:
+    from PIL import Image
+
+    for i, (image, label) in enumerate(zip(images, labels)):
+        folder = root / FER2013_CLASSES[label]
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(image).save(folder / f"img_{i:04d}.png")
+    return root
+
+
+@pytest.fixture(scope="session")
+def demo_data():
+    """The bundled demo sample: (images (350, 48, 48) uint8, labels (350,))."""
+    from reportgen.data import load_dataset
+
+    dataset = load_dataset(DEMO_CSV)
+    return dataset.images, dataset.labels
+
+
+@pytest.fixture(scope="session")
+def small_data(demo_data):
+    """8 images per class from the demo sample."""
+    images, labels = demo_data
+    keep = np.concatenate([np.flatnonzero(labels == k)[:8] for k in range(7)])
+    return images[keep], labels[keep]
+
+
+@pytest.fixture(scope="session")
+def small_csv(tmp_path_factory, small_data) -> Path:
+    return write_csv(tmp_path_factory.mktemp("csv") / "fer2013.csv", *small_data)
+
+
+@pytest.fixture(scope="session")
+def tiny_model_path(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("models") / "brightness.keras"
+    brightness_model().save(path)
+    return path
