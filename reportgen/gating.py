@@ -6,8 +6,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reportgen.checks import CHECKS, evaluate_checks
+from reportgen.checks import evaluate_checks
 from reportgen.compare import compare, load_baseline
+from reportgen.errors import InputError
 from reportgen.pipeline import AuditResult
 from reportgen.policy import Policy, load_policy
 
@@ -18,11 +19,9 @@ def load_gate_inputs(
     """Read and validate the policy and baseline up front, so typos fail before any work."""
     policy = load_policy(policy_path) if policy_path is not None else None
     baseline = load_baseline(baseline_path) if baseline_path is not None else None
-    needs_baseline = policy is not None and any(
-        CHECKS[key].section == "baseline" for key in policy.limits
-    )
-    if needs_baseline and baseline is None:
-        evaluate_checks(policy, {}, None)  # raises the InputError that names the policy file
+    if policy is not None and policy.baseline_keys and baseline is None:
+        raise InputError(f"{policy.source}: [baseline] sets {', '.join(policy.baseline_keys)} but no "
+                         "baseline summary.json was given (--baseline PATH)")
     return policy, baseline
 
 
