@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -49,7 +50,7 @@ def _parse_classes(text: str | None) -> tuple[str, ...]:
     if text is None:
         return FER2013_CLASSES
     names = tuple(name.strip() for name in text.split(",") if name.strip())
-    if len(names) < 2 or len(set(n.lower() for n in names)) != len(names):
+    if len(names) < 2 or len({n.lower() for n in names}) != len(names):
         raise InputError(f"--class-names: need at least two distinct names, got '{text}'")
     return names
 
@@ -82,6 +83,8 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
     from reportgen.output import prepare_out_dir, remove_if_created_and_empty
 
     created = False
+    # SIGTERM (CI cancellation) ends the run the same clean way as Ctrl-C.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         _check_paths(model=options_kwargs["model_path"], data=options_kwargs["data_path"],
                      policy=policy, baseline=baseline)
@@ -95,7 +98,7 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
         _fail("interrupted; no report was written")
         remove_if_created_and_empty(out, created)
         return 130
-    except Exception as err:  # noqa: BLE001 - one line, never a traceback, unless debugging
+    except Exception as err:
         if os.environ.get("REPORTGEN_DEBUG"):
             raise
         _fail(f"unexpected {type(err).__name__}: {err} (set REPORTGEN_DEBUG=1 for the traceback)")
@@ -112,7 +115,7 @@ def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baselin
     from reportgen.summary import build_summary, to_json
 
     policy, baseline = load_gate_inputs(policy_path, baseline_path)
-    options = AuditOptions(command=Command(command), argv=tuple(["reportgen", *sys.argv[1:]]),
+    options = AuditOptions(command=Command(command), argv=("reportgen", *sys.argv[1:]),
                            **options_kwargs)
     files: dict[str, bytes] = {}
     with Reporter(quiet) as reporter:
@@ -161,9 +164,9 @@ def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: 
         scale = InputScale(input_scale)
     except ValueError:
         raise InputError(f"--input-scale: '{input_scale}' is not one of auto, 0-255, 0-1, -1-1") from None
-    return dict(model_path=model, data_path=data, split=split, input_scale=scale, seed=seed,
-                class_names=_parse_classes(class_names), skip_bad_rows=skip_bad_rows,
-                trust_model=trust_model, batch_size=batch_size)
+    return {"model_path": model, "data_path": data, "split": split, "input_scale": scale, "seed": seed,
+            "class_names": _parse_classes(class_names), "skip_bad_rows": skip_bad_rows,
+            "trust_model": trust_model, "batch_size": batch_size}
 
 
 @app.command()

@@ -166,7 +166,6 @@ def _bootstrap(
     bins = _bin_index(confidence) + (np.arange(N_BOOTSTRAP) * N_CALIBRATION_BINS)[:, None]
     size_bins = N_BOOTSTRAP * N_CALIBRATION_BINS
     shape = (N_BOOTSTRAP, N_CALIBRATION_BINS)
-    bin_counts = np.bincount(bins.ravel(), minlength=size_bins).reshape(shape)
     bin_conf = np.bincount(bins.ravel(), confidence.ravel(), size_bins).reshape(shape)
     bin_hits = np.bincount(bins.ravel(), hits.ravel(), size_bins).reshape(shape)
     ece = np.abs(bin_hits - bin_conf).sum(axis=1) / len(labels)

@@ -21,8 +21,8 @@ from reportgen.errors import InputError
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
 
 class InputScale(str, Enum):
@@ -91,7 +91,7 @@ def load_model(path: Path, trust: bool = False) -> LoadedModel:
         raise InputError(f"{path}: not a valid .keras file (not a zip archive)")
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=not trust)
-    except Exception as err:  # Keras raises many types; all mean "cannot use this file"
+    except Exception as err:  # noqa: BLE001 - Keras raises many types; all mean "cannot use this file"
         raise InputError(f"{path}: cannot load model: {_first_line(err)}") from None
     return _describe_keras(path, model)
 
@@ -144,13 +144,13 @@ def _load_saved_model(path: Path) -> LoadedModel:
     try:
         loaded = tf.saved_model.load(str(path))
         signature = loaded.signatures["serving_default"]
-    except Exception as err:  # TF raises many types for unreadable SavedModels
+    except Exception as err:  # noqa: BLE001 - TF raises many types for unreadable SavedModels
         raise InputError(f"{path}: cannot load SavedModel: {_first_line(err)}") from None
     (input_name, spec), = signature.structured_input_signature[1].items()
     shape = tuple(spec.shape[1:])
     if len(shape) != 3 or shape[2] not in (1, 3) or None in shape[:2]:
         raise InputError(f"{path}: expects input {shape}; need an image input (H, W, 1 or 3)")
-    output_name = sorted(signature.structured_outputs)[0]
+    output_name = min(signature.structured_outputs)
     n_outputs = int(signature.structured_outputs[output_name].shape[-1])
     n_params = int(sum(np.prod(v.shape) for v in getattr(loaded, "variables", [])))
 

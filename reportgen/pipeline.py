@@ -19,7 +19,13 @@ import numpy as np
 from reportgen.data import FER2013_CLASSES, Dataset, load_dataset
 from reportgen.errors import InputError
 from reportgen.evaluate import Evaluation, evaluate
-from reportgen.model import Classifier, InputScale, LoadedModel, load_model, looks_like_probabilities
+from reportgen.model import (
+    Classifier,
+    InputScale,
+    LoadedModel,
+    load_model,
+    looks_like_probabilities,
+)
 from reportgen.progress import Reporter
 from reportgen.scaling import ScaleDecision, resolve_scale
 from reportgen.select import Selection, SelectionRules, select_cases
@@ -45,7 +51,7 @@ class AuditOptions:
     seed: int = 0
     class_names: tuple[str, ...] = FER2013_CLASSES
     methods: tuple[str, ...] | None = None  # None: the attribution package's defaults
-    rules: SelectionRules = SelectionRules()
+    rules: SelectionRules = field(default_factory=SelectionRules)
     batch_size: int = 256
     skip_bad_rows: bool = False
     trust_model: bool = False
@@ -82,15 +88,15 @@ class AuditResult:
 
 def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
     """Run every stage of ``options.command`` and return the result (nothing is written)."""
-    with reporter.stage("Loading data"):
-        dataset = load_dataset(options.data_path, options.split, options.class_names, options.skip_bad_rows)
     with reporter.stage("Loading model"):
         loaded = load_model(options.model_path, trust=options.trust_model)
     if loaded.n_outputs != len(options.class_names):
         raise InputError(
-            f"{options.model_path}: model has {loaded.n_outputs} outputs but the data has "
+            f"{options.model_path}: model has {loaded.n_outputs} outputs but there are "
             f"{len(options.class_names)} classes; pass --class-names to match the model"
         )
+    with reporter.stage("Loading data"):
+        dataset = load_dataset(options.data_path, options.split, options.class_names, options.skip_bad_rows)
     with reporter.stage("Choosing input scale"):
         scale = resolve_scale(loaded, options.input_scale, dataset.images, dataset.labels,
                               options.seed, options.batch_size)

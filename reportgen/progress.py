@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Self
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -25,10 +26,12 @@ class Reporter:
             TimeElapsedColumn(),
             console=self.console,
             transient=False,
-            disable=quiet,
+            disable=quiet or not self.console.is_terminal,
         )
+        # Without a terminal (CI logs, pipes) bars cannot redraw: print a line per stage instead.
+        self._plain = not quiet and not self.console.is_terminal
 
-    def __enter__(self) -> Reporter:
+    def __enter__(self) -> Self:
         self._progress.start()
         return self
 
@@ -38,6 +41,8 @@ class Reporter:
     @contextmanager
     def stage(self, name: str, total: int = 1) -> Iterator[Advance]:
         """Time a stage named ``name`` and yield a callable that advances its bar."""
+        if self._plain:
+            self.console.print(f"{name}...")
         task = self._progress.add_task(name, total=max(total, 1))
         start = time.perf_counter()
         try:
@@ -45,6 +50,8 @@ class Reporter:
         finally:
             self.timings[name] = round(time.perf_counter() - start, 3)
             self._progress.update(task, completed=max(total, 1))
+            if self._plain:
+                self.console.print(f"{name} done in {self.timings[name]:.1f} s")
 
     def track(self, description: str, total: int) -> Advance:
         """A bar for work inside a stage (used by the attribution and probe stages)."""

@@ -72,7 +72,7 @@ def _data(result: AuditResult) -> dict[str, Any]:
     return {
         "path": str(dataset.path),
         "split": dataset.split,
-        "n_images": int(len(dataset.labels)),
+        "n_images": len(dataset.labels),
         "class_names": list(dataset.class_names),
         "class_counts": dataset.class_counts,
         "n_skipped": dataset.n_skipped,

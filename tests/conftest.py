@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from reportgen.data import FER2013_CLASSES  # noqa: E402
+from reportgen.data import FER2013_CLASSES
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CSV = REPO / "sample_models" / "fer2013_demo.csv.gz"
@@ -27,7 +27,9 @@ def brightness_model(n_classes: int = 7, softmax: bool = True, rescaling: bool =
     layers = [keras.Input((48, 48, 1))]
     if rescaling:
         layers.append(keras.layers.Rescaling(1 / 255))
-    layers += [keras.layers.GlobalAveragePooling2D(),
+    # A 1×1 identity convolution gives Grad-CAM a layer to hook without changing the answer.
+    layers += [keras.layers.Conv2D(1, 1, kernel_initializer="ones", bias_initializer="zeros", name="conv"),
+               keras.layers.GlobalAveragePooling2D(),
                keras.layers.Dense(n_classes, activation="softmax" if softmax else None)]
     model = keras.Sequential(layers)
     centres = np.linspace(0.1, 0.9, n_classes)

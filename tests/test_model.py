@@ -8,7 +8,13 @@ import pytest
 import tensorflow as tf
 
 from reportgen.errors import InputError
-from reportgen.model import Classifier, InputScale, LoadedModel, load_model, looks_like_probabilities
+from reportgen.model import (
+    Classifier,
+    InputScale,
+    LoadedModel,
+    load_model,
+    looks_like_probabilities,
+)
 from reportgen.scaling import resolve_scale
 from tests.conftest import brightness_model
 

@@ -1,0 +1,114 @@
+"""Untrusted input: fuzzed loaders, inert markup, no network fetches, interrupted runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reportgen.data import load_dataset
+from reportgen.errors import InputError
+
+REPO = Path(__file__).resolve().parent.parent
+PIXELS = " ".join(["7"] * 2304)
+
+csv_cells = st.one_of(
+    st.sampled_from(["0", "3", "6", "7", "-1", "x", "", '"4"', PIXELS, PIXELS + " 9", PIXELS[:-2],
+                     "PublicTest", "Training", "256 " * 2304]),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=12),
+)
+csv_rows = st.lists(st.lists(csv_cells, min_size=0, max_size=4), max_size=6)
+headers = st.sampled_from(["emotion,pixels,Usage", "emotion,pixels", "pixels,emotion,Usage",
+                           "emotion,Usage", "", "a,b,c"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(header=headers, rows=csv_rows, gz=st.booleans(), split=st.sampled_from([None, "PublicTest"]))
+def test_fuzzed_csv_loads_or_fails_cleanly(tmp_path, header, rows, gz, split):
+    import gzip
+
+    text = "\n".join([header] + [",".join(row) for row in rows]).encode()
+    path = tmp_path / ("f.csv.gz" if gz else "f.csv")
+    path.write_bytes(gzip.compress(text) if gz else text)
+    try:
+        dataset = load_dataset(path, split)
+    except InputError as err:
+        assert str(err).startswith(str(path)) and "\n" not in str(err)
+    else:
+        assert dataset.images.shape[1:] == (48, 48) and len(dataset.images) == len(dataset.labels) > 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(files=st.lists(st.tuples(st.sampled_from(["angry", "sad", "Happy", "other", "sad/deeper"]),
+                                st.sampled_from(["a.jpg", "b.png", "c.txt", ".hidden", "d.JPG"]),
+                                st.binary(max_size=64)), max_size=5),
+       skip=st.booleans())
+def test_fuzzed_folders_load_or_fail_cleanly(tmp_path_factory, files, skip):
+    root = tmp_path_factory.mktemp("fuzz")
+    for folder, name, content in files:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        (root / folder / name).write_bytes(content)
+    try:
+        dataset = load_dataset(root, skip_bad=skip)
+    except InputError as err:
+        assert "\n" not in str(err)
+    else:
+        assert len(dataset.images) == len(dataset.labels) > 0
+
+
+def test_class_names_and_paths_render_inert(tmp_path, tiny_model_path, small_csv):
+    import json
+
+    from typer.testing import CliRunner
+
+    from reportgen.cli import app
+
+    evil = "<script>alert(1)</script>"
+    names = f"{evil},disgust,fear,happy,sad,surprise,neutral"
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["audit", "--model", str(tiny_model_path), "--data", str(small_csv),
+                                      "--out", str(out), "--class-names", names, "--methods", "saliency",
+                                      "--quiet"])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text()
+    assert evil not in html and "&lt;script&gt;" in html
+    assert json.loads((out / "summary.json").read_text())["data"]["class_names"][0] == evil
+
+
+def test_pdf_renderer_fetches_only_data_uris():
+    from reportgen.render import data_only_fetcher, render_pdf
+
+    fetcher = data_only_fetcher()
+    for url in ["http://example.com/x.png", "https://example.com/a.css", "file:///etc/passwd"]:
+        with pytest.raises(ValueError, match="disallowed protocol"):
+            fetcher.fetch(url)
+    png = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAA"
+           "AgABSK+kcQAAAABJRU5ErkJggg==")
+    assert fetcher.fetch(png).status in (None, 200)
+    pdf = render_pdf(f'<img src="http://127.0.0.1:9/x.png"><img src="{png}"><p>ok</p>')
+    assert pdf.startswith(b"%PDF")
+
+
+def test_interrupted_run_leaves_no_report(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "reportgen.cli", "audit", "--out", str(out)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # one line per stage without a terminal
+        if line.startswith("Loading data"):
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    assert sorted(p.name for p in out.iterdir()) == ["keep.txt"], err[-500:]
+    assert "Traceback" not in err
