@@ -84,3 +84,9 @@ def _read_image(file: Path) -> tuple[np.ndarray | None, str]:
             return np.asarray(grey, dtype=np.uint8), ""
     except (UnidentifiedImageError, OSError, ValueError) as err:
         return None, f"unreadable image ({type(err).__name__})"
+
+
+def split_folders(root: Path, class_names: tuple[str, ...]) -> list[str]:
+    """Names of the subfolders of ``root`` that themselves hold class folders."""
+    lowered = {name.lower() for name in class_names}
+    return [child.name for child in _subdirs(root).values() if set(_subdirs(child)) & lowered]

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.data import FER2013_CLASSES, Dataset, load_dataset
+from reportgen.data import FER2013_CLASSES, Dataset, load_dataset, load_other_splits
 from reportgen.errors import InputError
 from reportgen.evaluate import Evaluation, evaluate
 from reportgen.model import (
@@ -179,7 +179,10 @@ def _analyse(
             seed=options.seed, attribute=saliency.explain, progress=reporter.track,
         )
     with reporter.stage("Checking data hygiene"):
-        hygiene = check_hygiene(dataset.images, dataset.labels, dataset.sources, list(options.class_names))
+        # Cross-split duplicates need the neighbouring splits: audit only, to keep gate fast.
+        others = load_other_splits(dataset) if options.command is Command.AUDIT else {}
+        hygiene = check_hygiene(dataset.images, dataset.labels, dataset.sources,
+                                list(options.class_names), other_splits=others)
     return bias, hygiene
 
 

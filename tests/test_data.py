@@ -105,3 +105,17 @@ def test_missing_and_empty_inputs(tmp_path):
     (tmp_path / "header.csv").write_text("emotion,pixels,Usage\n")
     with pytest.raises(InputError, match="holds no images"):
         load_dataset(tmp_path / "header.csv")
+
+
+def test_other_splits_are_found_for_cross_split_checks(tmp_path, small_data):
+    from reportgen.data import load_other_splits
+
+    images, labels = small_data
+    usages = ["Training", "PublicTest"] * (len(labels) // 2)
+    csv = load_dataset(write_csv(tmp_path / "fer.csv", images, labels, usages), "PublicTest")
+    assert {k: len(v) for k, v in load_other_splits(csv).items()} == {"Training": len(labels) // 2}
+    write_folders(tmp_path / "root" / "train", images[:10], labels[:10])
+    write_folders(tmp_path / "root" / "test", images[10:], labels[10:])
+    folders = load_dataset(tmp_path / "root", "test")
+    assert {k: len(v) for k, v in load_other_splits(folders).items()} == {"train": 10}
+    assert load_other_splits(load_dataset(tmp_path / "root" / "test")) == {}
