@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from reportgen.policy import Policy
 
 Section = Literal["thresholds", "baseline"]
-LimitKind = Literal["fraction", "points", "severity", "recall"]
+LimitKind = Literal["fraction", "points", "severity", "recall", "flag"]
 SEVERITIES = ("info", "warning", "critical")  # in increasing order of concern
 # Differences such as 0.40 − 0.35 carry float noise (0.0500…04); a limit met to within this
 # counts as met, so a value exactly on the limit passes as the policy file reads.
@@ -324,6 +324,17 @@ def _fmt_pair(pair: Sequence[float]) -> str:
     return f"[{_fmt(float(pair[0]))}, {_fmt(float(pair[1]))}]"
 
 
+def _quality_check(name: str) -> Evaluator:
+    """An evaluator from reportgen.quality.checks, imported when used (that module imports this one)."""
+
+    def evaluate(key: str, limit: Any, inputs: Inputs) -> list[Check]:
+        from reportgen.quality import checks as quality_checks
+
+        return getattr(quality_checks, name)(key, limit, inputs)
+
+    return evaluate
+
+
 # The policy format is documented, key by key, in examples/policy.toml.
 CHECKS: dict[str, CheckSpec] = {
     "min_accuracy": CheckSpec("thresholds", "fraction", metric_bound("accuracy", True)),
@@ -336,6 +347,8 @@ CHECKS: dict[str, CheckSpec] = {
     "min_recall": CheckSpec("thresholds", "recall", _min_recall),
     "max_bias_severity": CheckSpec("thresholds", "severity", _max_bias_severity),
     "max_probe_effect": CheckSpec("thresholds", "points", _max_probe_effect),
+    "min_faithfulness": CheckSpec("thresholds", "recall", _quality_check("min_faithfulness")),
+    "require_sanity_pass": CheckSpec("thresholds", "flag", _quality_check("require_sanity_pass")),
     "max_accuracy_drop": CheckSpec("baseline", "fraction", _max_accuracy_drop),
     "max_recall_drop": CheckSpec("baseline", "fraction", _max_recall_drop),
     "max_bias_effect_growth": CheckSpec("baseline", "points", _max_bias_effect_growth),

@@ -77,6 +77,7 @@ class AuditResult:
     evaluation: Evaluation
     selection: Selection
     attributions: Any = None  # reportgen.attributions.AttributionResult
+    quality: Any = None  # reportgen.quality.QualityResult
     bias: Any = None  # reportgen.bias.BiasResult
     hygiene: Any = None  # reportgen.bias.HygieneResult
     checks: list[Any] = field(default_factory=list)  # reportgen.checks.Check
@@ -105,9 +106,11 @@ def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
     rules = SelectionRules(options.rules.borderline_gap, options.rules.confident_p,
                            options.rules.per_group, options.seed)
     selection = select_cases(evaluation, dataset.sources, list(options.class_names), rules)
-    attributions = None
+    attributions = quality = None
     if options.command is Command.AUDIT:
         attributions = _attribute(classifier, dataset, evaluation, selection, options, reporter)
+    if attributions is not None:
+        quality = _assess(classifier, attributions, options, reporter)
     bias, hygiene = _analyse(classifier, dataset, evaluation, options, reporter)
     return AuditResult(
         options=options,
@@ -116,6 +119,7 @@ def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
         evaluation=evaluation,
         selection=selection,
         attributions=attributions,
+        quality=quality,
         bias=bias,
         hygiene=hygiene,
         timings=dict(reporter.timings),
@@ -162,6 +166,17 @@ def _attribute(
             np.array([case.index for case in selection.cases], dtype=np.int64),
             evaluation.sink_class, methods, seed=options.seed, batch_size=options.batch_size,
             gradcam_layer=options.gradcam_layer, progress=reporter.track,
+        )
+
+
+def _assess(classifier: Classifier, attributions: Any, options: AuditOptions, reporter: Reporter) -> Any:
+    from reportgen.quality import assess_explanations
+
+    with reporter.stage("Checking explanations"):
+        return assess_explanations(
+            classifier, attributions.case_images, attributions.case_preds, attributions.case_maps,
+            attributions.methods, seed=options.seed, batch_size=options.batch_size,
+            progress=reporter.track, gradcam_layer=options.gradcam_layer,
         )
 
 

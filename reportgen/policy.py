@@ -132,11 +132,18 @@ def _recall(value: Any, where: str) -> RecallLimits:
     return RecallLimits(default=default, per_class=per_class)
 
 
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{where} must be true or false, got {value!r}")
+    return value
+
+
 PARSERS: dict[LimitKind, Callable[[Any, str], Any]] = {
     "fraction": _fraction,
     "points": _points,
     "severity": _severity,
     "recall": _recall,
+    "flag": _flag,
 }
 
 

@@ -133,12 +133,18 @@ def _sink(result: AuditResult, names: list[str]) -> dict[str, Any]:
 
 def _optional_sections(result: AuditResult, names: list[str]) -> dict[str, Any]:
     """Contexts of the sections that other stages contribute, when they ran."""
-    extra: dict[str, Any] = {"attr": None, "bias": None, "hygiene": None, "comparison": None}
+    extra: dict[str, Any] = {"attr": None, "quality": None, "bias": None, "hygiene": None,
+                             "comparison": None}
     if result.attributions is not None:
         from reportgen.figures.attributions import attribution_figures
 
         extra["attr"] = result.attributions
         extra["attr_figs"] = attribution_figures(result.attributions, names)
+    if result.quality is not None:
+        from reportgen.figures.quality import quality_figures
+
+        extra["quality"] = result.quality
+        extra["quality_figs"] = quality_figures(result.quality, names)
     if result.bias is not None:
         from reportgen.figures.bias import bias_figures
 

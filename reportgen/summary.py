@@ -43,6 +43,8 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
     }
     if result.attributions is not None:
         summary["attributions"] = result.attributions.to_summary()
+    if result.quality is not None:
+        summary["quality"] = result.quality.to_summary()
     elif result.options.command.value == "audit":
         summary["attributions"] = {}
     if result.hygiene is not None:

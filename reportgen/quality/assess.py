@@ -1,0 +1,277 @@
+"""The explanation-quality stage: which attribution maps to trust for this model.
+
+``assess_explanations`` takes the maps the attribution stage already made and returns an
+immutable ``QualityResult``: faithfulness over every explained case, the randomisation
+sanity check and the seed stability on small subsets (their sizes are in ``QualitySettings``),
+agreement between methods, a ranked table and a verdict. Rendering reads only the result.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+from reportgen.attributions.registry import REGISTRY
+from reportgen.model import Classifier
+from reportgen.quality import faithfulness as faith
+from reportgen.quality.agreement import agreement_matrix
+from reportgen.quality.ranks import TOP_FRACTION, title_of
+from reportgen.quality.sanity import (
+    MAX_SPEARMAN,
+    MAX_SSIM,
+    SanityResult,
+    check_randomisation,
+    checkpoints,
+    sanity_subset,
+    weight_blocks,
+)
+from reportgen.quality.stability import STABILITY_METHODS, StabilityResult, measure_stability
+from reportgen.quality.verdict import MethodQuality, rank_methods, write_verdict
+from reportgen.stats import bootstrap_mean_ci
+
+Advance = Callable[[int], None]
+Progress = Callable[[str, int], Advance | None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class QualitySettings:
+    """Every setting that changes the numbers, stated in the report and summary.json.
+
+    The subsets keep the cost low: the sanity check re-explains ``n_sanity`` cases at each
+    of its (up to) 3 cascade checkpoints, and ``n_sanity_sampled`` cases at the last one
+    only for LIME/SHAP, which need ~1000 model calls per image; stability re-explains
+    ``n_stability`` cases with ``n_seeds - 1`` more seeds.
+    """
+
+    baseline: faith.Baseline = "blur"
+    blur_sigma: float = faith.BLUR_SIGMA
+    n_steps: int = faith.N_STEPS
+    n_random: int = 1
+    random_grain: float = faith.RANDOM_GRAIN
+    n_sanity: int = 5
+    n_sanity_sampled: int = 3
+    max_spearman: float = MAX_SPEARMAN
+    max_ssim: float = MAX_SSIM
+    n_stability: int = 3
+    n_seeds: int = 2
+    top_fraction: float = TOP_FRACTION
+
+
+@dataclass(frozen=True)
+class QualityResult:
+    """Everything the "Which explanations to trust" section shows. M explained cases.
+
+    ``rows`` are ranked best first; ``agreement`` (K, K) follows ``methods``; ``images``
+    (M, h, w) uint8, ``targets`` (M,) and ``maps`` (method → (M, h, w)) are the inputs,
+    kept for the figures.
+    """
+
+    methods: tuple[str, ...]
+    rows: tuple[MethodQuality, ...]
+    faithfulness: faith.FaithfulnessResult
+    sanity: SanityResult
+    stability: StabilityResult | None
+    agreement: np.ndarray
+    verdict: str
+    settings: QualitySettings
+    seconds: dict[str, float]
+    images: np.ndarray
+    targets: np.ndarray
+    maps: dict[str, np.ndarray]
+
+    def row(self, method: str) -> MethodQuality:
+        """The table row of ``method``."""
+        return next(row for row in self.rows if row.name == method)
+
+    def to_summary(self) -> dict[str, Any]:
+        """The ``quality`` key of summary.json (floats rounded, NaN as null)."""
+        return {
+            "n_cases": len(self.targets),
+            "settings": asdict(self.settings),
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+            "methods": {row.name: self._method_summary(row) for row in self.rows},
+            "ranking": [row.name for row in self.rows],
+            "agreement": {"methods": list(self.methods),
+                          "matrix": [[_round(v) for v in line] for line in self.agreement]},
+            "verdict": self.verdict,
+        }
+
+    def _method_summary(self, row: MethodQuality) -> dict[str, Any]:
+        summary: dict[str, Any] = {
+            "title": row.title,
+            "rank": row.rank,
+            "deletion_auc": _round(row.deletion_auc),
+            "insertion_auc": _round(row.insertion_auc),
+            "random_deletion_auc": _round(row.random_deletion_auc),
+            "random_insertion_auc": _round(row.random_insertion_auc),
+            "faithfulness": _round(row.faithfulness),
+            "faithfulness_ci": [_round(v) for v in row.faithfulness_ci],
+            "faithful": row.faithful,
+            "sanity": self._sanity_summary(row),
+            "stability": None,
+        }
+        if row.stability_jaccard is not None and self.stability is not None:
+            summary["stability"] = {"jaccard": _round(row.stability_jaccard),
+                                    "spearman": _round(row.stability_spearman),
+                                    "n_cases": len(self.stability.positions),
+                                    "seeds": list(self.stability.seeds)}
+        return summary
+
+    def _sanity_summary(self, row: MethodQuality) -> dict[str, Any]:
+        sanity = self.sanity
+        if not sanity.run or sanity.spearman is None or sanity.ssim is None:
+            return {"run": False, "reason": sanity.reason, "spearman": None, "ssim": None,
+                    "passed": None}
+        return {
+            "run": True, "spearman": _round(row.sanity_spearman), "ssim": _round(row.sanity_ssim),
+            "passed": row.sanity_passed,
+            "n_cases": len(sanity.positions[row.name]) if sanity.positions else 0,
+            "stages": [{"randomised": stage, "spearman": _round(rho), "ssim": _round(ssim)}
+                       for stage, rho, ssim in zip(sanity.stages, sanity.spearman[row.name],
+                                                   sanity.ssim[row.name])],
+        }
+
+
+def _round(value: float | None, digits: int = 5) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits)
+
+
+def assess_explanations(
+    classifier: Classifier,
+    images: np.ndarray,
+    targets: np.ndarray,
+    maps: Mapping[str, np.ndarray],
+    methods: Sequence[str],
+    seed: int = 0,
+    batch_size: int | None = None,
+    progress: Progress | None = None,
+    settings: QualitySettings | None = None,
+    method_params: Mapping[str, Mapping[str, object]] | None = None,
+    gradcam_layer: str | None = None,
+) -> QualityResult:
+    """Judge every method's maps of the M explained cases.
+
+    ``images`` (M, h, w) uint8 0–255, ``targets`` (M,) the explained classes, ``maps``
+    method → (M, h, w) from the attribution stage (reused, not recomputed); ``methods``
+    those to judge, in order (methods without maps are skipped). ``method_params`` and
+    ``gradcam_layer`` must match the attribution stage's, so re-explained maps are comparable.
+    ``progress(description, total)`` may return an ``advance(n)`` callback.
+    Raises ValueError when there are no cases or no methods with maps.
+    """
+    config = settings or QualitySettings()
+    names = tuple(m for m in methods if m in maps)
+    if len(targets) == 0 or not names:
+        raise ValueError("assess_explanations needs at least one explained case and one method "
+                         "with maps")
+    params = {m: dict(p) for m, p in (method_params or {}).items()}
+    if gradcam_layer is not None:
+        params.setdefault("gradcam", {}).setdefault("layer", gradcam_layer)
+    run = _Run(classifier, np.asarray(images), np.asarray(targets, dtype=np.int32),
+               {m: np.asarray(maps[m], dtype=np.float32) for m in names}, names, seed,
+               batch_size, params, config, progress)
+    seconds: dict[str, float] = {}
+    faithfulness = _timed(seconds, "faithfulness", lambda: _faithfulness(run))
+    sanity = _timed(seconds, "sanity", lambda: _sanity(run))
+    stability = _timed(seconds, "stability", lambda: _stability(run))
+    agreement = agreement_matrix(run.maps)
+    rows = rank_methods([_row(m, faithfulness, sanity, stability, seed) for m in names])
+    return QualityResult(names, tuple(rows), faithfulness, sanity, stability, agreement,
+                         write_verdict(rows, agreement), config, seconds,
+                         run.pixels.astype(np.uint8), run.classes, run.maps)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """The inputs every step of the stage shares."""
+
+    classifier: Classifier
+    pixels: np.ndarray  # (M, h, w)
+    classes: np.ndarray  # (M,)
+    maps: dict[str, np.ndarray]  # method → (M, h, w) float32
+    names: tuple[str, ...]
+    seed: int
+    batch_size: int | None
+    params: dict[str, dict[str, object]]
+    config: QualitySettings
+    progress: Progress | None
+
+    def advance(self, description: str, total: int) -> Advance | None:
+        return self.progress(description, total) if self.progress else None
+
+
+def _timed(seconds: dict[str, float], name: str, step: Callable[[], T]) -> T:
+    start = time.perf_counter()
+    result = step()
+    seconds[name] = time.perf_counter() - start
+    return result
+
+
+def _faithfulness(run: _Run) -> faith.FaithfulnessResult:
+    config = run.config
+    return faith.measure_faithfulness(
+        run.classifier, run.pixels, run.classes, run.maps, config.baseline, config.n_steps,
+        config.n_random, run.seed, run.batch_size, run.advance("quality: faithfulness",
+                                                               len(run.classes)),
+        blur_sigma=config.blur_sigma, random_grain=config.random_grain)
+
+
+def _sanity(run: _Run) -> SanityResult:
+    """The randomisation check on the documented subsets (sampling methods: fewer, last step)."""
+    config = run.config
+    sampled = {m for m in run.names if m in REGISTRY and not REGISTRY[m].gradient_based}
+    subsets = sanity_subset(len(run.classes), run.names, sampled, config.n_sanity,
+                            config.n_sanity_sampled, run.seed)
+    model = run.classifier.model.keras_model
+    n_stages = len(checkpoints(len(weight_blocks(model)))) if model is not None else 0
+    total = sum(len(p) * (1 if m in sampled else n_stages) for m, p in subsets.items())
+    return check_randomisation(run.classifier, run.pixels, run.classes, run.maps, subsets,
+                               run.seed, run.batch_size, run.params,
+                               run.advance("quality: sanity check", total),
+                               config.max_spearman, config.max_ssim, sampled)
+
+
+def _stability(run: _Run) -> StabilityResult | None:
+    """Stability of the sampling methods among the judged ones; None when there are none."""
+    config = run.config
+    methods = [m for m in run.names if m in STABILITY_METHODS]
+    if not methods or config.n_seeds < 2:
+        return None
+    order = np.random.default_rng(run.seed).permutation(len(run.classes))
+    positions = np.sort(order[: config.n_stability])
+    total = len(methods) * len(positions) * (config.n_seeds - 1)
+    return measure_stability(run.classifier, run.pixels, run.classes, run.maps, methods,
+                             positions, run.seed, config.n_seeds, run.batch_size, run.params,
+                             run.advance("quality: stability", total), config.top_fraction)
+
+
+def _row(method: str, faithfulness: faith.FaithfulnessResult, sanity: SanityResult,
+         stability: StabilityResult | None, seed: int) -> MethodQuality:
+    curves, random = faithfulness.curves[method], faithfulness.random
+    margins = faithfulness.margins(method)
+    final = sanity.final(method)
+    measured = stability is not None and method in stability.jaccard
+    return MethodQuality(
+        name=method,
+        title=title_of(method),
+        deletion_auc=float(curves.deletion_aucs().mean()),
+        insertion_auc=float(curves.insertion_aucs().mean()),
+        random_deletion_auc=float(random.deletion_aucs().mean()),
+        random_insertion_auc=float(random.insertion_aucs().mean()),
+        faithfulness=float(margins.mean()),
+        faithfulness_ci=bootstrap_mean_ci(margins, seed),
+        sanity_spearman=final[0] if final else None,
+        sanity_ssim=final[1] if final else None,
+        sanity_passed=sanity.passed(method),
+        sanity_max_spearman=sanity.max_spearman,
+        sanity_max_ssim=sanity.max_ssim,
+        stability_jaccard=stability.jaccard[method] if measured and stability else None,
+        stability_spearman=stability.spearman[method] if measured and stability else None,
+    )
