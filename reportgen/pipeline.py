@@ -158,7 +158,7 @@ def _attribute(
     methods = DEFAULT_METHODS if options.methods is None else options.methods
     if classifier.model.keras_model is None and options.methods is None:
         methods = tuple(m for m in methods if m != "gradcam")  # needs the Keras layers
-    if not methods:
+    if not methods or not selection.cases:
         return None
     with reporter.stage("Explaining cases"):
         return run_attributions(
