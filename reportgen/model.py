@@ -19,7 +19,6 @@ import numpy as np
 
 from reportgen.errors import InputError
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras
 import tensorflow as tf

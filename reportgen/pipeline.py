@@ -153,11 +153,9 @@ def _attribute(
     classifier: Classifier, dataset: Dataset, evaluation: Evaluation, selection: Selection,
     options: AuditOptions, reporter: Reporter,
 ) -> Any:
-    from reportgen.attributions import DEFAULT_METHODS, run_attributions
+    from reportgen.attributions import default_methods, run_attributions
 
-    methods = DEFAULT_METHODS if options.methods is None else options.methods
-    if classifier.model.keras_model is None and options.methods is None:
-        methods = tuple(m for m in methods if m != "gradcam")  # needs the Keras layers
+    methods = default_methods(classifier) if options.methods is None else options.methods
     if not methods or not selection.cases:
         return None
     with reporter.stage("Explaining cases"):

@@ -1,0 +1,165 @@
+"""The bias stage: probes → natural slices → localisation → confusions → findings.
+
+``analyse_bias`` runs the stages once and returns an immutable ``BiasResult``; the report and
+``summary.json`` are made from that result without calling the model again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reportgen.bias import findings as rules
+from reportgen.bias.confusions import (
+    ConfusionPair,
+    ConfusionResult,
+    analyse_confusions,
+    sink_pushes,
+)
+from reportgen.bias.effects import ProbeEffect, Progress, measure_effects, predict_probes
+from reportgen.bias.findings import Finding, Severity
+from reportgen.bias.localisation import (
+    Attribute,
+    LocalisationResult,
+    localise,
+    normalised_attributions,
+)
+from reportgen.bias.probes import PROBES
+from reportgen.bias.slices import SliceResult, analyse_slices
+from reportgen.model import Classifier
+
+
+@dataclass(frozen=True)
+class BiasResult:
+    """Everything the bias section shows. See each part's dataclass for shapes and units."""
+
+    class_names: tuple[str, ...]
+    n_images: int
+    seed: int
+    probes: list[ProbeEffect]
+    slices: list[SliceResult]
+    localisation: LocalisationResult | None
+    confusions: ConfusionResult
+    findings: list[Finding]  # sorted most severe first
+    example_image: np.ndarray  # (h, w) uint8, a clear correct image to illustrate the probes
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def headline_findings(
+        self, min_severity: Severity = Severity.WARNING, limit: int | None = None
+    ) -> list[Finding]:
+        """Findings at ``min_severity`` or above, most severe first, for the report's opening."""
+        chosen = [f for f in self.findings if f.severity.rank >= min_severity.rank]
+        return chosen[:limit] if limit is not None else chosen
+
+    @property
+    def worst_severity(self) -> Severity | None:
+        """The most severe finding's severity (None when nothing is stated)."""
+        return self.findings[0].severity if self.findings else None
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The documented severity thresholds the findings were graded with."""
+        return {
+            "min_effect_pp": rules.MIN_EFFECT_PP,
+            "warning_ci_low_pp": rules.WARNING_CI_LOW_PP,
+            "critical_ci_low_pp": rules.CRITICAL_CI_LOW_PP,
+            "doubling_ci_low_pp": rules.DOUBLING_CI_LOW_PP,
+            "slice_alpha": rules.SLICE_ALPHA,
+        }
+
+    def sink_pushes(self) -> list[ProbeEffect]:
+        """Probes that push images into the sink class (CI above zero), strongest first."""
+        sink = self.confusions.sink
+        return sink_pushes(self.probes, sink.index) if sink else []
+
+    def pair_pushes(self, pair: ConfusionPair, limit: int = 3) -> list[tuple[str, float, tuple]]:
+        """(probe description, pp, (low, high)) of the probes that most raise B among true A,
+        only those whose CI lies above zero."""
+        order = np.argsort(-np.nan_to_num(pair.probe_changes, nan=-np.inf), kind="stable")
+        rows = [(self.probes[i].probe.description, float(pair.probe_changes[i]),
+                 tuple(pair.probe_changes_ci[i])) for i in order if pair.probe_changes_ci[i, 0] > 0]
+        return rows[:limit]
+
+    def to_summary(self) -> dict:
+        """``bias`` in summary.json: contract keys ``findings`` and ``probes``, plus details."""
+        names = list(self.class_names)
+        probe_names = [effect.probe.name for effect in self.probes]
+        return {
+            "findings": [finding.to_summary() for finding in self.findings],
+            "probes": [effect.to_summary(names) for effect in self.probes],
+            "slices": [result.to_summary(names) for result in self.slices],
+            "localisation": self.localisation.to_summary() if self.localisation else None,
+            "confusions": self.confusions.to_summary(names, probe_names),
+            "thresholds": self.thresholds,
+            "n_images": self.n_images,
+            "seed": self.seed,
+            "seconds": {stage: round(s, 3) for stage, s in self.seconds.items()},
+        }
+
+
+def analyse_bias(
+    classifier: Classifier,
+    images: np.ndarray,
+    labels: np.ndarray,
+    probs: np.ndarray,
+    class_names: Sequence[str],
+    seed: int = 0,
+    attribute: Attribute | None = None,
+    progress: Progress | None = None,
+    probe_names: Sequence[str] | None = None,
+) -> BiasResult:
+    """Measure shortcuts and biases on a whole split.
+
+    images (N, h, w) uint8; labels (N,) int; probs (N, K) the model's probabilities on the
+    unmodified images. ``attribute(images (M, h, w) float32 0–255, targets (M,)) → (M, h, w)``
+    enables localisation and difference maps. ``probe_names`` picks probes from ``PROBES``.
+    """
+    labels = np.asarray(labels, dtype=np.int64)
+    preds = np.asarray(probs).argmax(axis=1)
+    n_classes = len(class_names)
+    probes = [PROBES[name] for name in (probe_names or PROBES)]
+    seconds: dict[str, float] = {}
+
+    start = time.perf_counter()
+    preds_after = predict_probes(classifier, images, probes, progress)
+    effects = measure_effects(probes, preds, preds_after, labels, n_classes, seed)
+    seconds["probes"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    slices = analyse_slices(images, labels, preds, n_classes, seed)
+    seconds["slices"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    maps = None
+    if attribute is not None:
+        maps = normalised_attributions(attribute, images, preds, progress)
+    confusions = analyse_confusions(images, labels, probs, preds_after, maps, seed)
+    localisation = None
+    if maps is not None:
+        sink = confusions.sink.index if confusions.sink else None
+        localisation = localise(maps, labels, preds, sink, class_names, seed)
+    seconds["localisation_confusions"] = time.perf_counter() - start
+    return BiasResult(
+        class_names=tuple(class_names), n_images=len(images), seed=seed, probes=effects,
+        slices=slices, localisation=localisation, confusions=confusions,
+        findings=_findings(effects, slices, confusions, class_names),
+        example_image=_example(images, labels, probs), seconds=seconds,
+    )
+
+
+def _findings(effects: list[ProbeEffect], slices: list[SliceResult],
+              confusions: ConfusionResult, class_names: Sequence[str]) -> list[Finding]:
+    """Every stated finding, most severe first (rules in ``reportgen.bias.findings``)."""
+    findings = rules.probe_findings(effects, class_names)
+    findings += rules.slice_findings(slices, class_names)
+    sink = rules.sink_finding(confusions.sink, class_names)
+    return rules.sort_findings(findings + ([sink] if sink else []))
+
+
+def _example(images: np.ndarray, labels: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """The most confidently correct image (any image if none is correct)."""
+    confidence = np.where(probs.argmax(axis=1) == labels, probs.max(axis=1), -1.0)
+    return np.asarray(images[int(np.argmax(confidence))], dtype=np.uint8)

@@ -1,0 +1,156 @@
+"""Run the probe suite through the classifier and measure what each probe changes.
+
+Effects are paired: each image is compared with its own probed copy, and the bootstrap resamples
+images (the same resamples for every probe and class), so the CIs reflect which images the
+split happens to hold, not the model's randomness (it has none at inference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen.bias.probes import Probe, apply_probe
+from reportgen.bias.resample import bootstrap_means, intervals
+from reportgen.model import Classifier
+
+Advance = Callable[[int], None]
+Progress = Callable[[str, int], Advance | None]
+
+MAX_BATCH_IMAGES = 8192  # probed images per predict call (~75 MB of 48x48 float32)
+PREDICT_BATCH = 512  # per compiled call: large enough that call overhead is negligible
+
+
+@dataclass(frozen=True)
+class ProbeEffect:
+    """What one probe does to the model's predictions over the whole split.
+
+    Rates are shares of images (0–1); changes are in percentage points (pp); CIs are 95%
+    paired-bootstrap percentile intervals, arrays shaped (..., 2) as [low, high].
+    """
+
+    probe: Probe
+    rates_before: np.ndarray  # (K,) share predicted as each class on the original images
+    rates_after: np.ndarray  # (K,) the same on the probed images
+    rate_change: np.ndarray  # (K,) pp
+    rate_change_ci: np.ndarray  # (K, 2) pp
+    flip_rate: float  # share of images whose predicted class changes, 0–1
+    flip_ci: tuple[float, float]
+    accuracy_change: float  # pp
+    accuracy_change_ci: tuple[float, float]
+
+    @property
+    def top_gainer(self) -> int:
+        """The class whose prediction rate rises most."""
+        return int(np.argmax(self.rate_change))
+
+    def to_summary(self, class_names: Sequence[str]) -> dict:
+        """The contract's ``bias.probes`` entry plus the effects and their CIs."""
+        return {
+            "name": self.probe.name,
+            "description": self.probe.description,
+            "kind": self.probe.kind.value,
+            "rates_before": _by_class(self.rates_before, class_names),
+            "rates_after": _by_class(self.rates_after, class_names),
+            "rate_change_pp": {
+                name: {"effect": _num(c), "ci_low": _num(lo), "ci_high": _num(hi)}
+                for name, c, (lo, hi) in zip(class_names, self.rate_change, self.rate_change_ci)
+            },
+            "flip_rate": _num(self.flip_rate),
+            "flip_rate_ci": [_num(v) for v in self.flip_ci],
+            "accuracy_change_pp": _num(self.accuracy_change),
+            "accuracy_change_ci": [_num(v) for v in self.accuracy_change_ci],
+            "top_gainer": class_names[self.top_gainer],
+        }
+
+
+def predict_probes(
+    classifier: Classifier,
+    images: np.ndarray,
+    probes: Sequence[Probe],
+    progress: Progress | None = None,
+) -> np.ndarray:
+    """Images (N, h, w) in 0–255 → (P, N) int16 predicted class under each probe.
+
+    Probe variants of a block of images are concatenated so that every ``predict`` call sees
+    up to ``MAX_BATCH_IMAGES`` images, whatever the split size.
+    """
+    n_images, n_probes = len(images), len(probes)
+    block_size = max(1, MAX_BATCH_IMAGES // max(n_probes, 1))
+    predictions = np.empty((n_probes, n_images), dtype=np.int16)
+    advance = progress("Probes", n_images) if progress else None
+    for start in range(0, n_images, block_size):
+        block = np.asarray(images[start : start + block_size], dtype=np.float32)
+        variants = np.concatenate([apply_probe(probe, block) for probe in probes])
+        labels = classifier.predict(variants, batch_size=PREDICT_BATCH).argmax(axis=1)
+        predictions[:, start : start + len(block)] = labels.reshape(n_probes, len(block))
+        if advance:
+            advance(len(block))
+    return predictions
+
+
+def measure_effects(
+    probes: Sequence[Probe],
+    preds_before: np.ndarray,
+    preds_after: np.ndarray,
+    labels: np.ndarray,
+    n_classes: int,
+    seed: int,
+) -> list[ProbeEffect]:
+    """Per-probe rate changes, flip rate and accuracy change with paired bootstrap CIs.
+
+    preds_before (N,) and labels (N,) are class ids; preds_after is (P, N), one row per probe.
+    """
+    onehot = np.eye(n_classes)
+    before = onehot[preds_before]
+    correct_before = (preds_before == labels).astype(np.float64)
+    columns = []
+    for after in preds_after:
+        columns.append(100.0 * (onehot[after] - before))
+        columns.append((after != preds_before).astype(np.float64)[:, None])
+        columns.append(100.0 * ((after == labels) - correct_before)[:, None])
+    values = np.concatenate(columns, axis=1)
+    width = n_classes + 2
+    points = values.mean(axis=0).reshape(len(probes), width)
+    cis = intervals(bootstrap_means(values, seed)).reshape(len(probes), width, 2)
+    rates_before = before.mean(axis=0)
+    return [
+        ProbeEffect(
+            probe=probe,
+            rates_before=rates_before,
+            rates_after=onehot[after].mean(axis=0),
+            rate_change=point[:n_classes],
+            rate_change_ci=ci[:n_classes],
+            flip_rate=float(point[n_classes]),
+            flip_ci=(float(ci[n_classes, 0]), float(ci[n_classes, 1])),
+            accuracy_change=float(point[n_classes + 1]),
+            accuracy_change_ci=(float(ci[n_classes + 1, 0]), float(ci[n_classes + 1, 1])),
+        )
+        for probe, after, point, ci in zip(probes, preds_after, points, cis)
+    ]
+
+
+def class_rate_changes(
+    preds_before: np.ndarray, preds_after: np.ndarray, target: int, subset: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Change (pp) in the rate of predicting ``target`` within ``subset`` (bool (N,)), per probe.
+
+    Returns (P,) changes and (P, 2) 95% CIs; NaN when the subset is empty.
+    """
+    after = preds_after[:, subset] == target
+    before = preds_before[subset] == target
+    values = 100.0 * (after.astype(np.float64) - before).T  # (n_subset, P)
+    if len(values) == 0:
+        return np.full(len(preds_after), np.nan), np.full((len(preds_after), 2), np.nan)
+    return values.mean(axis=0), intervals(bootstrap_means(values, seed))
+
+
+def _num(value: float) -> float | None:
+    """JSON-safe float (NaN becomes null), rounded to keep summary.json readable."""
+    return None if not np.isfinite(value) else round(float(value), 6)
+
+
+def _by_class(values: np.ndarray, class_names: Sequence[str]) -> dict[str, float | None]:
+    return {name: _num(v) for name, v in zip(class_names, values)}

@@ -1,0 +1,192 @@
+"""Plain-language findings with effect sizes, CIs and severities from documented thresholds.
+
+A finding says that some change (a probe, a natural slice, or the model's error pattern) pushes
+predictions toward one class. Its effect is that class's prediction-rate change in percentage
+points (pp), with a 95% bootstrap CI. Rules:
+
+- A finding is stated only when its whole CI lies above zero and its effect is at least
+  ``MIN_EFFECT_PP``; a CI that includes zero is never stated.
+- Severity comes from the CI's *lower* bound, i.e. from the smallest effect the data support:
+  ``critical`` when it is at least ``CRITICAL_CI_LOW_PP`` (one image in ten pushed into the
+  class), or at least ``DOUBLING_CI_LOW_PP`` *and* at least the class's own rate before the edit
+  (the edit at least doubles the class's predictions: a relative risk of 2, above which most of
+  the class's predictions on edited images are caused by the edit); ``warning`` when at least
+  ``WARNING_CI_LOW_PP`` (one image in 50); ``info`` otherwise. The relative rule keeps large
+  but diffuse sensitivities (a common class gaining a few points under a strong edit) at
+  ``warning`` and reserves ``critical`` for edits that take over a class.
+- Evidence probes (occluding eyes or mouth) remove real facial evidence, so a shift is expected:
+  their findings are capped at ``info``. Natural slices and the sink class are observational
+  (a confound cannot be excluded): capped at ``warning``.
+- Per probe family and class only the strongest probe (highest CI lower bound) is stated, and
+  per family only the class that gains most plus any class at ``warning`` or above.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+
+from reportgen.bias.confusions import SinkClass
+from reportgen.bias.effects import ProbeEffect
+from reportgen.bias.probes import ProbeKind
+from reportgen.bias.slices import SliceResult
+
+MIN_EFFECT_PP = 1.0
+WARNING_CI_LOW_PP = 2.0
+CRITICAL_CI_LOW_PP = 10.0
+DOUBLING_CI_LOW_PP = 5.0
+SLICE_ALPHA = 0.05  # a slice finding also needs its within-class permutation test below this
+
+
+class Severity(StrEnum):
+    """How much a finding matters; compare with ``rank``."""
+
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return ["info", "warning", "critical"].index(self.value)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One stated bias. ``effect``/``ci_low``/``ci_high`` are in pp of the class's rate."""
+
+    id: str
+    probe: str  # the probe or slice that shows it
+    class_index: int  # the class it pushes predictions toward
+    class_name: str
+    text: str
+    severity: Severity
+    effect: float
+    ci_low: float
+    ci_high: float
+
+    def to_summary(self) -> dict:
+        """The contract's ``bias.findings`` entry."""
+        return {
+            "id": self.id,
+            "probe": self.probe,
+            "class": self.class_name,
+            "text": self.text,
+            "severity": self.severity.value,
+            "effect": round(self.effect, 4),
+            "ci_low": round(self.ci_low, 4),
+            "ci_high": round(self.ci_high, 4),
+        }
+
+
+def grade(effect: float, ci_low: float, cap: Severity = Severity.CRITICAL,
+          rate_before: float = float("inf")) -> Severity | None:
+    """Severity of an effect (pp) given its CI lower bound and the class's rate before the
+    change (pp; unknown: only the absolute rule applies). None when it must not be stated."""
+    if not (np.isfinite(ci_low) and ci_low > 0.0 and effect >= MIN_EFFECT_PP):
+        return None
+    doubles = ci_low >= DOUBLING_CI_LOW_PP and ci_low >= rate_before
+    if ci_low >= CRITICAL_CI_LOW_PP or doubles:
+        severity = Severity.CRITICAL
+    elif ci_low >= WARNING_CI_LOW_PP:
+        severity = Severity.WARNING
+    else:
+        severity = Severity.INFO
+    return severity if severity.rank <= cap.rank else cap
+
+
+def probe_findings(effects: Sequence[ProbeEffect], class_names: Sequence[str]) -> list[Finding]:
+    """Findings from the probe suite: per family, the classes its probes push predictions into."""
+    families: dict[str, list[ProbeEffect]] = {}
+    for effect in effects:
+        families.setdefault(effect.probe.family, []).append(effect)
+    findings = []
+    for members in families.values():
+        for k, name in enumerate(class_names):
+            best = max(members, key=lambda e: e.rate_change_ci[k, 0])
+            finding = _probe_finding(best, k, name)
+            top = k == best.top_gainer
+            if finding and (top or finding.severity.rank >= Severity.WARNING.rank):
+                findings.append(finding)
+    return findings
+
+
+def _probe_finding(effect: ProbeEffect, k: int, name: str) -> Finding | None:
+    probe = effect.probe
+    cap = Severity.INFO if probe.kind is ProbeKind.EVIDENCE else Severity.CRITICAL
+    change, (low, high) = float(effect.rate_change[k]), effect.rate_change_ci[k]
+    severity = grade(change, float(low), cap, rate_before=100.0 * effect.rates_before[k])
+    if severity is None:
+        return None
+    if probe.kind is ProbeKind.EVIDENCE:
+        title = probe.label
+    else:
+        title = f"{probe.label} {'sensitivity' if severity is Severity.INFO else 'shortcut'}"
+    more = ", more than any other class" if k == effect.top_gainer else ""
+    text = (
+        f"{title} toward '{name}': {probe.description} raises '{name}' predictions from "
+        f"{effect.rates_before[k]:.1%} to {effect.rates_after[k]:.1%} "
+        f"({_pp(change)}, 95% CI {low:.1f}–{high:.1f}){more}."
+    )
+    return Finding(f"{probe.family}-{name}", probe.name, k, name, text, severity,
+                   change, float(low), float(high))
+
+
+def slice_findings(slices: Sequence[SliceResult], class_names: Sequence[str]) -> list[Finding]:
+    """Findings from natural slices: classes over-called in the lowest or highest bin."""
+    findings = []
+    for result in slices:
+        if not result.conditional_p < SLICE_ALPHA:
+            continue
+        for end, phrase in (("low", result.feature.low), ("high", result.feature.high)):
+            b = 0 if end == "low" else len(result.sizes) - 1
+            top = int(np.nanargmax(result.excess[b])) if np.isfinite(result.excess[b]).any() else -1
+            for k, name in enumerate(class_names):
+                effect, (low, high) = float(result.excess[b, k]), result.excess_ci[b, k]
+                severity = grade(effect, float(low), cap=Severity.WARNING)
+                if severity is None or (k != top and severity is Severity.INFO):
+                    continue
+                text = (
+                    f"{phrase[0].upper()}{phrase[1:]} (the {end}est fifth by "
+                    f"{result.feature.label}) are over-called as '{name}': predicted for "
+                    f"{result.pred_rates[b, k]:.1%} of them while {result.true_rates[b, k]:.1%} "
+                    f"are '{name}', {_pp(effect)} beyond the split-wide over-call (95% CI "
+                    f"{low:.1f}–{high:.1f}; within-class permutation p = "
+                    f"{result.conditional_p:.3f})."
+                )
+                findings.append(Finding(f"slice-{result.name}-{end}-{name}",
+                                        f"slice:{result.name}:{end}", k, name, text, severity,
+                                        effect, float(low), float(high)))
+    return findings
+
+
+def sink_finding(sink: SinkClass | None, class_names: Sequence[str]) -> Finding | None:
+    """The sink class, stated when the model calls it more often than it is true."""
+    if sink is None:
+        return None
+    low, high = sink.overcall_ci
+    severity = grade(sink.overcall, low, cap=Severity.WARNING)
+    if severity is None:
+        return None
+    name = class_names[sink.index]
+    order = np.argsort(-sink.feeders, kind="stable")
+    feeders = ", ".join(f"'{class_names[k]}' ({sink.feeders[k]})" for k in order[:3]
+                        if sink.feeders[k] > 0)
+    text = (
+        f"'{name}' is the sink class: it receives {sink.share_of_errors:.0%} of all errors "
+        f"(most from {feeders}) and is predicted {_pp(sink.overcall)} more often than it is "
+        f"true (95% CI {low:.1f}–{high:.1f})."
+    )
+    return Finding(f"sink-{name}", "confusion", sink.index, name, text, severity,
+                   sink.overcall, low, high)
+
+
+def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
+    """Most severe first; within a severity, the largest CI lower bound first."""
+    return sorted(findings, key=lambda f: (-f.severity.rank, -f.ci_low, f.id))
+
+
+def _pp(value: float) -> str:
+    return f"{value:+.1f} pp"

@@ -1,0 +1,202 @@
+"""Dataset hygiene: exact and near duplicates, conflicting labels, near-blank images.
+
+- Exact duplicates: identical pixels (sha1 of the bytes), within the split and against other
+  splits of the same source.
+- Near duplicates: perceptual hash (DCT pHash, 64 bits) within ``NEAR_HAMMING`` bits, not
+  exact copies. The hash is hand-written (a dozen lines with scipy's DCT) because no
+  perceptual-hash package is a dependency; it follows the usual pHash recipe.
+- Conflicting labels: duplicate groups (exact or near) whose images carry different labels.
+- Near-blank: pixel standard deviation below ``BLANK_STD`` grey levels; left out of the
+  near-duplicate search, since blank images all hash alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.fft import dctn
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from skimage.transform import resize
+
+from reportgen.figures.common import image_to_data_uri
+
+NEAR_HAMMING = 4  # of 64 bits: pHash pairs this close are the same picture, re-encoded or cropped
+BLANK_STD = 3.0  # grey levels: no visible structure
+N_EXAMPLES = 6  # examples kept per kind
+_HASH_BLOCK = 256  # rows per block of the pairwise Hamming search (bounds memory)
+
+
+@dataclass(frozen=True)
+class ImageGroup:
+    """Images that belong together (copies of one picture, or one blank image)."""
+
+    indices: tuple[int, ...]
+    sources: tuple[str, ...]
+    labels: tuple[int, ...]
+    images: np.ndarray = field(repr=False)  # (n, h, w) uint8, at most 4 kept for display
+    unrelated: bool = False  # True: a list of separate images (e.g. near-blank), not copies
+
+    @property
+    def size(self) -> int:
+        return len(self.indices)
+
+    @property
+    def conflict(self) -> bool:
+        """Copies of one picture that carry different labels."""
+        return not self.unrelated and len(set(self.labels)) > 1
+
+    @property
+    def short_sources(self) -> list[str]:
+        """Sources without their folders (file names, or CSV rows as they are)."""
+        return [source.replace("\\", "/").rsplit("/", 1)[-1] for source in self.sources]
+
+    @property
+    def uris(self) -> list[str]:
+        """PNG data URIs of the kept images, for the report."""
+        return [image_to_data_uri(image) for image in self.images]
+
+    def to_summary(self, class_names: Sequence[str]) -> dict:
+        return {"sources": list(self.sources), "labels": [class_names[k] for k in self.labels]}
+
+
+@dataclass(frozen=True)
+class HygieneResult:
+    """Counts and example groups of each hygiene problem."""
+
+    class_names: tuple[str, ...]
+    n_images: int
+    exact_groups: list[ImageGroup]  # every group of ≥ 2 identical images
+    near_groups: list[ImageGroup]  # groups of ≥ 2 near-identical images (not all identical)
+    conflicting: list[ImageGroup]  # exact or near groups with more than one label
+    near_blank: list[ImageGroup]  # one image per group
+    cross_split: dict[str, list[ImageGroup]]  # split → images here whose copy is in that split
+
+    @property
+    def n_exact_copies(self) -> int:
+        """Images that repeat an earlier image of the split."""
+        return sum(len(g.indices) - 1 for g in self.exact_groups)
+
+    @property
+    def n_near_copies(self) -> int:
+        return sum(len(g.indices) - 1 for g in self.near_groups)
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        return {"near_hamming": NEAR_HAMMING, "blank_std": BLANK_STD}
+
+    def example_sets(self) -> list[tuple[str, list[ImageGroup]]]:
+        """(title, up to ``N_EXAMPLES`` groups) for every kind of problem found."""
+        sets = [("Exact duplicates", self.exact_groups), ("Near duplicates", self.near_groups),
+                ("Duplicates with conflicting labels", self.conflicting)]
+        if self.near_blank:
+            sets.append(("Near-blank images", [_collect(self.near_blank)]))
+        sets += [(f"Also in split '{name}'", [_collect(groups)])
+                 for name, groups in self.cross_split.items() if groups]
+        return [(title, groups[:N_EXAMPLES]) for title, groups in sets if groups]
+
+    def to_summary(self) -> dict:
+        """JSON-ready counts, thresholds and up to ``N_EXAMPLES`` example groups per kind."""
+        def examples(groups: list[ImageGroup]) -> list[dict]:
+            return [g.to_summary(self.class_names) for g in groups[:N_EXAMPLES]]
+
+        return {
+            "n_images": self.n_images,
+            "exact_duplicates": {"groups": len(self.exact_groups), "copies": self.n_exact_copies,
+                                 "examples": examples(self.exact_groups)},
+            "near_duplicates": {"groups": len(self.near_groups), "copies": self.n_near_copies,
+                                "max_hamming_bits": NEAR_HAMMING,
+                                "examples": examples(self.near_groups)},
+            "conflicting_labels": {"groups": len(self.conflicting),
+                                   "examples": examples(self.conflicting)},
+            "near_blank": {"count": len(self.near_blank), "max_std": BLANK_STD,
+                           "examples": examples(self.near_blank)},
+            "cross_split": {name: {"count": len(groups), "examples": examples(groups)}
+                            for name, groups in self.cross_split.items()},
+        }
+
+
+def check_hygiene(
+    images: np.ndarray,
+    labels: np.ndarray,
+    sources: Sequence[str | int],
+    class_names: Sequence[str],
+    other_splits: dict[str, np.ndarray] | None = None,
+) -> HygieneResult:
+    """Images (N, h, w) uint8, labels (N,), sources (N,) (CSV rows or paths) → HygieneResult.
+
+    ``other_splits`` maps split names to their images (M, h, w) uint8 for cross-split copies.
+    """
+    images = np.asarray(images, dtype=np.uint8)
+    labels = np.asarray(labels)
+    names = [str(s) for s in sources]
+    digests = [hashlib.sha1(image.tobytes()).hexdigest() for image in images]
+    exact_ids = np.unique(digests, return_inverse=True)[1]
+    stds = images.reshape(len(images), -1).std(axis=1)
+    blank = stds < BLANK_STD
+    near_ids = _near_duplicate_ids(images, ~blank)
+
+    def make(indices: Sequence[int]) -> ImageGroup:
+        idx = tuple(int(i) for i in indices)
+        return ImageGroup(idx, tuple(names[i] for i in idx), tuple(int(labels[i]) for i in idx),
+                          images[list(idx[:4])])
+
+    exact = [make(g) for g in _groups(exact_ids)]
+    near = [make(g) for g in _groups(near_ids) if len(set(exact_ids[g])) > 1]
+    # a near group contains its exact copies: count each conflicting picture once
+    near_conflicts = [g for g in near if g.conflict]
+    covered = {i for g in near_conflicts for i in g.indices}
+    conflicting = [g for g in exact if g.conflict and not covered.issuperset(g.indices)]
+    conflicting += near_conflicts
+    cross = {}
+    for split, others in (other_splits or {}).items():
+        seen = {hashlib.sha1(image.tobytes()).hexdigest() for image in np.asarray(others, np.uint8)}
+        cross[split] = [make([i]) for i, digest in enumerate(digests) if digest in seen]
+    return HygieneResult(tuple(class_names), len(images), exact, near, conflicting,
+                         [make([i]) for i in np.flatnonzero(blank)], cross)
+
+
+def _collect(groups: list[ImageGroup], keep: int = 8) -> ImageGroup:
+    """Single-image groups gathered into one list for display."""
+    return ImageGroup(
+        tuple(i for g in groups for i in g.indices), tuple(s for g in groups for s in g.sources),
+        tuple(k for g in groups for k in g.labels),
+        np.concatenate([g.images for g in groups[:keep]]), unrelated=True,
+    )
+
+
+def perceptual_hashes(images: np.ndarray) -> np.ndarray:
+    """Images (N, h, w) 0–255 → (N,) uint64 pHash: sign of the 8×8 low DCT vs its median."""
+    small = resize(np.asarray(images, np.float32), (len(images), 32, 32), anti_aliasing=True)
+    low = dctn(small, axes=(1, 2), norm="ortho")[:, :8, :8].reshape(len(images), 64)
+    bits = low > np.median(low[:, 1:], axis=1, keepdims=True)  # DC excluded from the median
+    return np.packbits(bits, axis=1).view(">u8")[:, 0].astype(np.uint64)
+
+
+def _near_duplicate_ids(images: np.ndarray, usable: np.ndarray) -> np.ndarray:
+    """(N,) component id: images within ``NEAR_HAMMING`` bits share an id (transitively)."""
+    n_images = len(images)
+    hashes = perceptual_hashes(images)
+    candidates = np.flatnonzero(usable)
+    rows, cols = [], []
+    for start in range(0, len(candidates), _HASH_BLOCK):
+        block = candidates[start : start + _HASH_BLOCK]
+        distances = np.bitwise_count(hashes[block, None] ^ hashes[None, candidates])
+        pairs = np.argwhere(distances <= NEAR_HAMMING)
+        rows.append(block[pairs[:, 0]])
+        cols.append(candidates[pairs[:, 1]])
+    row = np.concatenate(rows) if rows else np.zeros(0, int)
+    col = np.concatenate(cols) if cols else np.zeros(0, int)
+    graph = coo_matrix((np.ones(len(row)), (row, col)), shape=(n_images, n_images))
+    return connected_components(graph, directed=False)[1]
+
+
+def _groups(ids: np.ndarray) -> list[np.ndarray]:
+    """Indices of every id shared by two or more items, groups in order of first index."""
+    order = np.argsort(ids, kind="stable")
+    bounds = np.flatnonzero(np.diff(ids[order])) + 1
+    groups = [g for g in np.split(order, bounds) if len(g) > 1]
+    return sorted(groups, key=lambda g: g[0])
