@@ -41,6 +41,10 @@ def key_findings(result: AuditResult) -> list[dict[str, str]]:
                          f"The largest confusion is '{names[true_k]}' → '{names[pred_k]}' "
                          f"({off[true_k, pred_k]} images, {_pct(ev.confusion_normalised[true_k, pred_k])} "
                          f"of '{names[true_k]}')."))
+    if result.quality is not None:
+        failed = [row.title for row in result.quality.rows if row.sanity_passed is False]
+        severity = "warning" if failed else "info"
+        sentences.append(_finding(severity, "Explanations: " + result.quality.verdict))
     mean_conf = float(ev.probs.max(axis=1).mean())
     direction = "over-confident" if mean_conf > ev.accuracy else "under-confident"
     severity = "warning" if ev.ece > 0.15 else "info"

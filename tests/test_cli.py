@@ -136,3 +136,18 @@ def test_bad_input_exits_2_with_one_line(tmp_path, tiny_model_path, small_csv, c
     assert len(lines) == 1 and lines[0].startswith("reportgen: error:") and needle in lines[0], lines
     assert "Traceback" not in result.output
     assert not out.exists()
+
+
+def test_same_inputs_and_seed_give_the_same_summary(tmp_path, tiny_model_path, small_csv):
+    summaries = []
+    for name in ("first", "second"):
+        result = run("audit", "--model", tiny_model_path, "--data", small_csv, "--out", tmp_path / name,
+                     "--methods", "lime,smoothgrad", "--cases-per-group", "1", "--seed", "3", "--quiet")
+        assert result.exit_code == 0, result.output
+        summary = json.loads((tmp_path / name / "summary.json").read_text())
+        summary.pop("timings")
+        for method in summary["attributions"].values():
+            method.pop("seconds")
+        summary["quality"].pop("seconds", None)
+        summaries.append(summary)
+    assert summaries[0] == summaries[1]
