@@ -185,11 +185,14 @@ def _analyse(
     from reportgen.attributions import REGISTRY
     from reportgen.bias import analyse_bias, check_hygiene
 
-    saliency = REGISTRY["saliency"](classifier, batch_size=options.batch_size, seed=options.seed)
+    # Where-the-evidence-lies needs gradients over every image: audit only, to keep gate fast.
+    attribute = None
+    if options.command is Command.AUDIT:
+        attribute = REGISTRY["saliency"](classifier, batch_size=options.batch_size, seed=options.seed).explain
     with reporter.stage("Probing for shortcuts"):
         bias = analyse_bias(
             classifier, dataset.images, dataset.labels, evaluation.probs, list(options.class_names),
-            seed=options.seed, attribute=saliency.explain, progress=reporter.track,
+            seed=options.seed, attribute=attribute, progress=reporter.track,
         )
     with reporter.stage("Checking data hygiene"):
         # Cross-split duplicates need the neighbouring splits: audit only, to keep gate fast.
