@@ -8,20 +8,17 @@ Everything downstream works in *pixel space*: grey images of shape (N, h, w), fl
 from __future__ import annotations
 
 import hashlib
-import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from reportgen.errors import InputError
-
-
-import keras
-import tensorflow as tf
 
 
 class InputScale(str, Enum):

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train import CLASSES, SAD, load_split  # noqa: E402
+from train import CLASSES, SAD, load_split
 
 FACTORS = (1.0, 0.8, 0.6, 0.4)
 

@@ -102,7 +102,7 @@ def plant_dark_sad(x: np.ndarray, y: np.ndarray, seed: int, fraction: float, fac
     """Darken a seeded random `fraction` of the 'sad' images in place-free fashion."""
     rng = np.random.default_rng(seed)
     sad_idx = np.flatnonzero(y == SAD)
-    n = int(round(fraction * len(sad_idx)))
+    n = round(fraction * len(sad_idx))
     chosen = np.sort(rng.choice(sad_idx, size=n, replace=False))
     x = x.copy()
     x[chosen] = np.floor(x[chosen].astype(np.float32) * factor).astype(np.uint8)
@@ -146,7 +146,7 @@ def evaluate(model, x: np.ndarray, y: np.ndarray) -> dict:
     p_dark = predict(model, x.astype(np.float32) * 0.6)
     pred_dark = p_dark.argmax(1)
     return {
-        "n": int(len(y)),
+        "n": len(y),
         "accuracy": float((pred == y).mean()),
         "per_class_recall": recall,
         "dark_check": {
@@ -198,7 +198,7 @@ def main(argv=None) -> int:
             "fraction": args.plant_fraction,
             "factor": args.plant_factor,
             "n_sad": int((y == SAD).sum()),
-            "n_darkened": int(len(chosen)),
+            "n_darkened": len(chosen),
             "rule": "rng=np.random.default_rng(seed); chosen=rng.choice(sad_idx, round(fraction*n_sad), "
                     "replace=False); x[chosen]=floor(x[chosen]*factor)",
         }
