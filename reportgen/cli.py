@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -106,6 +108,26 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
         return 2
 
 
+def _import_tensorflow_quietly() -> None:
+    with _native_stderr_silenced():
+        import tensorflow  # noqa: F401 - imported early only to keep its start-up chatter off stderr
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Hide what C++ libraries print on fd 2 while importing TensorFlow (oneDNN and CUDA
+    start-up notes that TF_CPP_MIN_LOG_LEVEL no longer silences); Python errors still raise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baseline_path: Path | None,
          junit: Path | None, options_kwargs: dict[str, Any]) -> int:
     from reportgen.gating import apply_policy, load_gate_inputs
@@ -195,6 +217,7 @@ def audit(
     """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
     from reportgen.select import SelectionRules
 
+    _import_tensorflow_quietly()
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
                          trust_model, batch_size)
@@ -224,6 +247,7 @@ def gate(
     batch_size: BatchOpt = 256,
 ) -> None:
     """Evaluate and probe only (no figures) and check the policy: fast, for CI. Writes summary.json."""
+    _import_tensorflow_quietly()
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
                          trust_model, batch_size)
