@@ -39,6 +39,19 @@ def brightness_model(n_classes: int = 7, softmax: bool = True, rescaling: bool =
     return model
 
 
+def make_classifier(model, image_size: tuple[int, int] = (48, 48), scale=None):
+    """Wrap an in-memory Keras model as the pipeline does (raw 0–255 pixels by default)."""
+    from reportgen.model import Classifier, InputScale, LoadedModel
+
+    height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
+    loaded = LoadedModel(
+        path=Path("x"), sha256="", input_shape=(height, width, channels),
+        n_outputs=int(model.outputs[0].shape[-1]), n_params=0,
+        call=lambda x: model(x, training=False), keras_model=model, has_rescaling=True,
+    )
+    return Classifier(loaded, image_size, scale or InputScale.RAW)
+
+
 def write_csv(path: Path, images: np.ndarray, labels: np.ndarray, usages: list[str] | None = None) -> Path:
     """Write images (N, 48, 48) uint8 as a Kaggle-format fer2013.csv (gzipped if path ends .gz)."""
     usages = usages or ["PublicTest"] * len(labels)

@@ -9,27 +9,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 
-from reportgen.model import Classifier, InputScale, LoadedModel
+from reportgen.model import Classifier
+from tests.conftest import make_classifier
 
 SIZE = 48
 HALF = SIZE // 2
-
-
-def make_classifier(model: keras.Model, image_size: tuple[int, int] = (SIZE, SIZE),
-                    scale: InputScale = InputScale.RAW) -> Classifier:
-    """Wrap an in-memory Keras model as the pipeline does."""
-    height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
-    loaded = LoadedModel(
-        path=Path("x"), sha256="", input_shape=(height, width, channels), n_outputs=7, n_params=0,
-        call=lambda x: model(x, training=False), keras_model=model, has_rescaling=True,
-    )
-    return Classifier(loaded, image_size, scale)
 
 
 def tiny_cnn(input_shape: tuple[int, int, int] = (SIZE, SIZE, 1), seed: int = 0) -> keras.Model:

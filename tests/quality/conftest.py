@@ -9,27 +9,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from reportgen.model import Classifier, InputScale, LoadedModel
+from reportgen.model import Classifier
+from tests.conftest import make_classifier
 
 SIZE = 48
 HALF = SIZE // 2
 N_CLASSES = 7
 GAIN = 0.3  # logit units per standard deviation of a pooled feature
-
-
-def make_classifier(model: keras.Model) -> Classifier:
-    """A raw-pixel (0–255) classifier around an in-memory Keras model."""
-    loaded = LoadedModel(path=Path("x"), sha256="", input_shape=(SIZE, SIZE, 1),
-                         n_outputs=N_CLASSES, n_params=0, call=lambda x: model(x, training=False),
-                         keras_model=model, has_rescaling=True)
-    return Classifier(loaded, (SIZE, SIZE), InputScale.RAW)
 
 
 def quadrant_model(seed: int = 0) -> keras.Model:
