@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import HALF, SIZE
 
 from reportgen.attributions import REGISTRY, make_explainer
 from reportgen.quality import faithfulness as faith
@@ -14,6 +13,7 @@ from reportgen.quality.faithfulness import (
     path_images,
     pixel_ranks,
 )
+from tests.quality.conftest import HALF, SIZE
 
 # Small sample counts keep the default run fast; the known answer does not need more.
 FAST_PARAMS: dict[str, dict[str, object]] = {
