@@ -100,7 +100,8 @@ def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
         dataset = load_dataset(options.data_path, options.split, options.class_names, options.skip_bad_rows)
     with reporter.stage("Choosing input scale"):
         scale = resolve_scale(loaded, options.input_scale, dataset.images, dataset.labels,
-                              options.seed, options.batch_size)
+                              options.seed, options.batch_size,
+                              score_all=options.command is Command.AUDIT)
     model_report, classifier, probs = _predict(loaded, scale, dataset, options, reporter)
     evaluation = evaluate(probs, dataset.labels, seed=options.seed)
     rules = SelectionRules(options.rules.borderline_gap, options.rules.confident_p,
@@ -182,12 +183,13 @@ def _analyse(
     classifier: Classifier, dataset: Dataset, evaluation: Evaluation, options: AuditOptions,
     reporter: Reporter,
 ) -> tuple[Any, Any]:
-    from reportgen.attributions import REGISTRY
     from reportgen.bias import analyse_bias, check_hygiene
 
     # Where-the-evidence-lies needs gradients over every image: audit only, to keep gate fast.
     attribute = None
     if options.command is Command.AUDIT:
+        from reportgen.attributions import REGISTRY
+
         attribute = REGISTRY["saliency"](classifier, batch_size=options.batch_size, seed=options.seed).explain
     with reporter.stage("Probing for shortcuts"):
         bias = analyse_bias(

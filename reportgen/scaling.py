@@ -36,12 +36,19 @@ def resolve_scale(
     labels: np.ndarray,
     seed: int,
     batch_size: int,
+    score_all: bool = True,
 ) -> ScaleDecision:
     """Score all three candidate scalings on a stratified subset and apply the `auto` rule.
 
     `auto`: 0–255 when the model has its own Rescaling/Normalization layer, else the candidate
     with the best accuracy on the subset. An explicit choice is kept but still scored.
     """
+    if not score_all and (requested is not InputScale.AUTO or model.has_rescaling):
+        # gate: the answer does not depend on the scores, so skip the three extra passes.
+        chosen = InputScale.RAW if requested is InputScale.AUTO else requested
+        reason = ("set by --input-scale" if requested is not InputScale.AUTO else
+                  "auto: the model has its own Rescaling/Normalization layer, so raw 0–255 pixels go in")
+        return ScaleDecision(chosen, reason, {}, 0)
     subset = stratified_subset(labels, MAX_PROBE_IMAGES, seed)
     pixels = images[subset]
     accuracies = {}

@@ -39,6 +39,7 @@ def test_audit_writes_the_contract_files(audit_dir):
         assert keys <= set(summary[section]), section
     assert summary["data"]["class_names"][4] == "sad" and summary["data"]["n_images"] == 56
     assert summary["model"]["input_shape"] == [48, 48, 1]
+    assert set(summary["model"]["input_scale_accuracies"]) == {"0-255", "0-1", "-1-1"}
     assert {"precision", "recall", "f1", "support"} <= set(summary["metrics"]["per_class"]["happy"])
     assert len(summary["metrics"]["confusion_matrix"]) == 7
     case = summary["cases"][0]
@@ -75,7 +76,10 @@ def test_gate_writes_only_the_summary(tmp_path, tiny_model_path, small_csv):
     result = run("gate", "--model", tiny_model_path, "--data", small_csv, "--out", tmp_path / "g", "--quiet")
     assert result.exit_code == 0, result.output
     assert [p.name for p in (tmp_path / "g").iterdir()] == ["summary.json"]
-    assert "attributions" not in json.loads((tmp_path / "g" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "g" / "summary.json").read_text())
+    assert "attributions" not in summary
+    # The model has a Rescaling layer, so gate skips scoring the three scalings.
+    assert summary["model"]["input_scale"] == "0-255" and summary["model"]["input_scale_accuracies"] == {}
 
 
 def test_failed_policy_exits_1_and_still_writes(tmp_path, tiny_model_path, small_csv):
