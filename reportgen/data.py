@@ -36,6 +36,7 @@ class Dataset:
     split: str | None
     n_skipped: int = 0
     skipped_examples: list[str] = field(default_factory=list)
+    splits: tuple[str, ...] = ()  # every split stored at ``path`` (CSV Usage values or split folders)
 
     @property
     def class_counts(self) -> dict[str, int]:
@@ -122,6 +123,7 @@ def load_csv(
         split=split if split is not None else (next(iter(usages)) if len(usages) == 1 else None),
         n_skipped=len(bad_rows),
         skipped_examples=[f"row {row}: {problem}" for row, problem in bad[:_MAX_REPORTED]],
+        splits=tuple(sorted(usages)),
     )
 
 
@@ -220,33 +222,16 @@ def _decode_chunk(fields: list[bytes]) -> tuple[np.ndarray, list[tuple[int, str]
 def load_other_splits(dataset: Dataset) -> dict[str, np.ndarray]:
     """Images (M, 48, 48) of every other split stored beside ``dataset``, for cross-split checks.
 
-    A CSV's other ``Usage`` values, or the root's other split folders. Bad rows are skipped here:
-    they were not asked for, so they must not fail the run.
+    Bad rows are skipped here: they were not asked for, so they must not fail the run.
     """
     if dataset.split is None:
         return {}
-    path = dataset.path
-    if path.is_dir():
-        from reportgen.folders import split_folders
-
-        names = [name for name in split_folders(path, dataset.class_names) if name.lower() != dataset.split.lower()]
-    else:
-        header_and_usages = _read_bytes(path).split(b"\n")
-        names = sorted(_usages(header_and_usages) - {dataset.split})
     others = {}
-    for name in names:
+    for name in dataset.splits:
+        if name.lower() == dataset.split.lower():
+            continue
         try:
-            others[name] = load_dataset(path, name, dataset.class_names, skip_bad=True).images
+            others[name] = load_dataset(dataset.path, name, dataset.class_names, skip_bad=True).images
         except InputError:
             continue  # an empty or unreadable neighbour split is simply not compared
     return others
-
-
-def _usages(lines: list[bytes]) -> set[str]:
-    header = [name.strip().strip(b'"').lower() for name in lines[0].split(b",")]
-    if b"usage" not in header:
-        return set()
-    column = header.index(b"usage")
-    values = {line.split(b",")[column].strip().strip(b'"') for line in lines[1:]
-              if line.count(b",") == len(header) - 1}
-    return {value.decode("utf-8", "replace") for value in values}

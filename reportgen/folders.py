@@ -69,6 +69,7 @@ def load_folders(
         split=split,
         n_skipped=len(bad) + len(unknown),
         skipped_examples=skipped[:_MAX_REPORTED],
+        splits=tuple(split_folders(path, class_names)) if split is not None else (),
     )
 
 
