@@ -17,8 +17,12 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from reportgen.errors import InputError
+
+FREEZE_CHECK_IMAGES = 32  # images on which the frozen graph must match the live model
+FREEZE_TOLERANCE = 1e-4  # largest allowed |difference| in an output probability
 
 
 class InputScale(str, Enum):
@@ -171,6 +175,12 @@ class Classifier:
 
     ``probabilities_tf`` is differentiable and meant to be used inside ``tf.function``;
     ``predict`` runs it compiled over large batches.
+
+    With ``freeze`` (the default), ``predict`` runs a copy of the graph with the weights folded
+    in as constants, which lets TensorFlow's optimiser fold batch normalisation and fuse the
+    layers: about a quarter faster per image on the sample model. The frozen graph must match
+    the live model on the first batch, or ``predict`` keeps the live one. Pass ``freeze=False``
+    when the model's weights will change after the first ``predict`` (the randomisation check).
     """
 
     def __init__(
@@ -180,6 +190,7 @@ class Classifier:
         scale: InputScale,
         apply_softmax: bool = False,
         batch_size: int = 256,
+        freeze: bool = True,
     ) -> None:
         if scale is InputScale.AUTO:
             raise ValueError("resolve InputScale.AUTO before building a Classifier")
@@ -192,6 +203,8 @@ class Classifier:
             self.probabilities_tf,
             input_signature=[tf.TensorSpec([None, *image_size], tf.float32)],
         )
+        self.freeze = freeze
+        self._inference: Callable[[tf.Tensor], tf.Tensor] | None = None
 
     def to_model_input(self, pixels: tf.Tensor) -> tf.Tensor:
         """(N, h, w) float32 0–255 → (N, H, W, C) in the model's scale (bilinear resize)."""
@@ -224,11 +237,32 @@ class Classifier:
             return np.zeros((0, self.model.n_outputs), np.float32)
         chunks = []
         for start in range(0, n_images, size):
-            batch = np.asarray(pixels[start : start + size], dtype=np.float32)
-            chunks.append(self._compiled(tf.constant(batch)).numpy())
+            batch = tf.constant(np.asarray(pixels[start : start + size], dtype=np.float32))
+            if self._inference is None:
+                self._inference = self._frozen_or_live(batch)
+            chunks.append(self._inference(batch).numpy())
             if advance is not None:
                 advance(len(batch))
         return np.concatenate(chunks, axis=0)
+
+
+    def _frozen_or_live(self, batch: tf.Tensor) -> Callable[[tf.Tensor], tf.Tensor]:
+        """The frozen inference graph if it can be built and agrees on ``batch``, else the live one."""
+        if not self.freeze:
+            return self._compiled
+        try:
+            frozen = convert_variables_to_constants_v2(self._compiled.get_concrete_function())
+            sample = batch[:FREEZE_CHECK_IMAGES]
+            gap = np.abs(_first_output(frozen(sample)).numpy() - self._compiled(sample).numpy())
+        except Exception:  # noqa: BLE001 - any model the converter cannot handle runs live
+            return self._compiled
+        if not np.all(gap <= FREEZE_TOLERANCE):  # also false when either side is NaN
+            return self._compiled
+        return lambda pixels: _first_output(frozen(pixels))
+
+
+def _first_output(outputs: tf.Tensor | list[tf.Tensor]) -> tf.Tensor:
+    return outputs[0] if isinstance(outputs, (list, tuple)) else outputs
 
 
 def looks_like_probabilities(outputs: np.ndarray) -> bool:

@@ -16,7 +16,7 @@ from reportgen.model import (
     looks_like_probabilities,
 )
 from reportgen.scaling import resolve_scale
-from tests.conftest import brightness_model
+from tests.conftest import brightness_model, make_classifier
 
 
 def grey_levels(n_per_class: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -119,3 +119,50 @@ def test_models_with_code_need_trust(tmp_path, suffix):
     with pytest.raises(InputError, match="--trust-model"):
         load_model(path)
     assert load_model(path, trust=True).n_outputs == 7
+
+
+def _small_cnn() -> keras.Model:
+    """Conv + batch norm + dense: the layer kinds whose folding makes the frozen graph faster."""
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([
+        keras.Input((48, 48, 1)), keras.layers.Rescaling(1 / 255),
+        keras.layers.Conv2D(4, 3, padding="same"), keras.layers.BatchNormalization(),
+        keras.layers.ReLU(), keras.layers.GlobalAveragePooling2D(),
+        keras.layers.Dense(7, activation="softmax"),
+    ])
+    # Non-trivial batch-norm statistics, so folding them is actually exercised.
+    bn = model.layers[2]
+    bn.set_weights([np.full(4, 1.5, "float32"), np.full(4, 0.2, "float32"),
+                    np.linspace(-0.1, 0.1, 4).astype("float32"), np.full(4, 0.3, "float32")])
+    return model
+
+
+def test_frozen_inference_matches_the_live_model():
+    model = _small_cnn()
+    images = np.random.default_rng(0).uniform(0, 255, (300, 48, 48)).astype(np.float32)
+    frozen, live = make_classifier(model), make_classifier(model)
+    live.freeze = False
+    got, want = frozen.predict(images, batch_size=128), live.predict(images, batch_size=128)
+    assert frozen._inference is not frozen._compiled  # the frozen graph is in use
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    np.testing.assert_array_equal(got.argmax(axis=1), want.argmax(axis=1))
+
+
+def test_unfrozen_classifier_sees_weight_changes_and_failed_freezing_runs_live(monkeypatch):
+    model = _small_cnn()
+    images = np.random.default_rng(1).uniform(0, 255, (20, 48, 48)).astype(np.float32)
+    live = make_classifier(model)
+    live.freeze = False
+    before = live.predict(images)
+    dense = model.layers[-1]
+    kernel, bias = dense.get_weights()
+    dense.set_weights([-kernel, bias])
+    assert not np.allclose(live.predict(images), before)  # the randomisation check relies on it
+
+    def refuse(_function):
+        raise ValueError("cannot convert")
+
+    monkeypatch.setattr("reportgen.model.convert_variables_to_constants_v2", refuse)
+    fallback = make_classifier(model)
+    np.testing.assert_allclose(fallback.predict(images), live.predict(images), atol=1e-6)
+    assert fallback._inference is fallback._compiled

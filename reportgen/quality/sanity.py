@@ -148,7 +148,7 @@ class Cascade:
                          keras_model=clone)
         self.classifier = Classifier(loaded, classifier.image_size, classifier.scale,
                                      apply_softmax=classifier.apply_softmax,
-                                     batch_size=classifier.batch_size)
+                                     batch_size=classifier.batch_size, freeze=False)
 
     def randomise_top(self, n_top: int) -> None:
         """Original weights below, random weights in the top ``n_top`` blocks."""
