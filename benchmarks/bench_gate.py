@@ -77,19 +77,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
 
-    walls = []
+    walls, baselines = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for run in range(args.runs):
             seconds, summary = run_gate(args, Path(tmp) / f"gate{run}")
+            n_images = summary["data"]["n_images"]
+            baseline, passes = run_baseline(args.model, n_images)
             walls.append(seconds)
+            baselines.append(baseline)
             stages = summary.get("timings", {})
-            print(f"gate run {run + 1}: {seconds:6.2f} s   "
-                  + ", ".join(f"{k} {v:.1f}" for k, v in stages.items() if isinstance(v, float)))
-    n_images = summary["data"]["n_images"]
-    median = statistics.median(walls)
-    baseline, passes = run_baseline(args.model, n_images)
+            print(f"run {run + 1}: gate {seconds:6.2f} s, baseline {baseline:6.2f} s   ("
+                  + ", ".join(f"{k} {v:.1f}" for k, v in stages.items() if isinstance(v, float))
+                  + ")")
+    median, baseline = statistics.median(walls), statistics.median(baselines)
     print(f"gate median over {args.runs} runs: {median:.2f} s on {n_images:,} images")
-    print(f"baseline (TensorFlow import, model load, {passes} x model.predict over "
+    print(f"baseline median (TensorFlow import, model load, {passes} x model.predict over "
           f"{n_images:,} images): {baseline:.2f} s")
     print(f"ratio gate / baseline: {median / baseline:.2f}")
     verdict = "meets" if median < TARGET_S else "MISSES"
