@@ -103,11 +103,7 @@ def evaluate_checks(
     ``baseline`` must be given (validated, e.g. by ``compare.load_baseline``) when the policy
     has ``[baseline]`` keys; otherwise InputError naming the policy file.
     """
-    if policy.baseline_keys and baseline is None:
-        raise InputError(
-            f"{policy.source}: [baseline] sets {', '.join(policy.baseline_keys)} but no baseline "
-            "summary.json was given (--baseline PATH)"
-        )
+    policy.require_baseline(baseline)
     inputs = Inputs(summary, baseline, policy.use_ci, policy.source)
     checks: list[Check] = []
     for key, spec in CHECKS.items():

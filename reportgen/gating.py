@@ -8,7 +8,6 @@ from typing import Any
 
 from reportgen.checks import evaluate_checks
 from reportgen.compare import compare, load_baseline
-from reportgen.errors import InputError
 from reportgen.pipeline import AuditResult
 from reportgen.policy import Policy, load_policy
 
@@ -19,9 +18,8 @@ def load_gate_inputs(
     """Read and validate the policy and baseline up front, so typos fail before any work."""
     policy = load_policy(policy_path) if policy_path is not None else None
     baseline = load_baseline(baseline_path) if baseline_path is not None else None
-    if policy is not None and policy.baseline_keys and baseline is None:
-        raise InputError(f"{policy.source}: [baseline] sets {', '.join(policy.baseline_keys)} but no "
-                         "baseline summary.json was given (--baseline PATH)")
+    if policy is not None:
+        policy.require_baseline(baseline)
     return policy, baseline
 
 

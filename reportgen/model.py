@@ -179,7 +179,7 @@ class Classifier:
     With ``freeze`` (the default), ``predict`` runs a copy of the graph with the weights folded
     in as constants, which lets TensorFlow's optimiser fold batch normalisation and fuse the
     layers: about a quarter faster per image on the sample model. The frozen graph must match
-    the live model on the first batch, or ``predict`` keeps the live one. Pass ``freeze=False``
+    the live model on a fixed check batch, or ``predict`` keeps the live one. Pass ``freeze=False``
     when the model's weights will change after the first ``predict`` (the randomisation check).
     """
 
@@ -235,25 +235,35 @@ class Classifier:
         n_images = len(pixels)
         if n_images == 0:
             return np.zeros((0, self.model.n_outputs), np.float32)
+        inference = self.inference_fn()
         chunks = []
         for start in range(0, n_images, size):
-            batch = tf.constant(np.asarray(pixels[start : start + size], dtype=np.float32))
-            if self._inference is None:
-                self._inference = self._frozen_or_live(batch)
-            chunks.append(self._inference(batch).numpy())
+            batch = np.asarray(pixels[start : start + size], dtype=np.float32)
+            chunks.append(inference(tf.constant(batch)).numpy())
             if advance is not None:
                 advance(len(batch))
         return np.concatenate(chunks, axis=0)
 
 
-    def _frozen_or_live(self, batch: tf.Tensor) -> Callable[[tf.Tensor], tf.Tensor]:
-        """The frozen inference graph if it can be built and agrees on ``batch``, else the live one."""
+    def inference_fn(self) -> Callable[[tf.Tensor], tf.Tensor]:
+        """The forward pass for predictions (not gradients), callable eagerly or in ``tf.function``.
+
+        The frozen graph when ``freeze`` is set, it can be built, and it matches the live model
+        on a fixed check batch; otherwise the live compiled function. Built once.
+        """
+        if self._inference is None:
+            self._inference = self._frozen_or_live()
+        return self._inference
+
+    def _frozen_or_live(self) -> Callable[[tf.Tensor], tf.Tensor]:
         if not self.freeze:
             return self._compiled
+        check = np.random.default_rng(0).uniform(
+            0, 255, (FREEZE_CHECK_IMAGES, *self.image_size)).astype(np.float32)
         try:
             frozen = convert_variables_to_constants_v2(self._compiled.get_concrete_function())
-            sample = batch[:FREEZE_CHECK_IMAGES]
-            gap = np.abs(_first_output(frozen(sample)).numpy() - self._compiled(sample).numpy())
+            gap = np.abs(_first_output(frozen(tf.constant(check))).numpy()
+                         - self._compiled(tf.constant(check)).numpy())
         except Exception:  # noqa: BLE001 - any model the converter cannot handle runs live
             return self._compiled
         if not np.all(gap <= FREEZE_TOLERANCE):  # also false when either side is NaN

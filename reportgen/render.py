@@ -46,7 +46,10 @@ def fmt_ci(pair: Any, kind: str = "num") -> str:
     low, high = pair
     if kind == "pct":
         return f"[{fmt_pct(low)}, {fmt_pct(high)}]"
-    return f"[{fmt_num(low)}, {fmt_num(high)}]"
+    if kind == "pp":  # percentage points, one decimal like the effects they bound
+        return f"[{fmt_pp(low).removesuffix(' pp')}, {fmt_pp(high).removesuffix(' pp')}]"
+    # Fixed decimals, so both ends read alike whatever their magnitude (ECE [0.065, 0.133]).
+    return f"[{low:.3f}, {high:.3f}]" if _finite(low) and _finite(high) else "–"
 
 
 def make_environment() -> Environment:

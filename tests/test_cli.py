@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reportgen.cli import app
+from tests.conftest import REPO
 
 runner = CliRunner()
 CONTRACT_KEYS = {
@@ -124,12 +125,14 @@ def _bad_inputs(tmp: Path, model: Path, csv: Path) -> dict[str, tuple[list, str]
         "bad scale": (["--model", model, "--data", csv, "--input-scale", "0-9"], "--input-scale"),
         "bad method": (["--model", model, "--data", csv, "--methods", "lime,magic"], "magic"),
         "class count": (["--model", model, "--data", csv, "--class-names", "a,b,c"], "7 outputs"),
+        "policy without baseline": (["--model", model, "--data", csv, "--policy",
+                                     REPO / "examples" / "policy.toml"], "thresholds.toml"),
     }
 
 
 @pytest.mark.parametrize("case", ["missing model", "missing data", "corrupt model", "wrong columns",
                                   "short row", "unknown class folder", "empty split", "bad scale",
-                                  "bad method", "class count"])
+                                  "bad method", "class count", "policy without baseline"])
 def test_bad_input_exits_2_with_one_line(tmp_path, tiny_model_path, small_csv, case):
     args, needle = _bad_inputs(tmp_path, tiny_model_path, small_csv)[case]
     out = tmp_path / "report"

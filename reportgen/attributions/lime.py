@@ -69,6 +69,7 @@ def compile_masked_predict(classifier: Classifier) -> MaskedPredict:
     """
     height, width = classifier.image_size
     planes = tf.TensorSpec([None, height, width], tf.float32)
+    forward = classifier.inference_fn()  # no gradients needed: the frozen graph when there is one
 
     @tf.function(input_signature=[
         planes, planes, tf.TensorSpec([None, height, width], tf.int32),
@@ -78,7 +79,7 @@ def compile_masked_predict(classifier: Classifier) -> MaskedPredict:
                 owners: tf.Tensor) -> tf.Tensor:
         keep = tf.gather(masks, tf.gather(segments, owners), batch_dims=1)
         perturbed = tf.where(keep, tf.gather(images, owners), tf.gather(hidden, owners))
-        return classifier.probabilities_tf(perturbed)
+        return forward(perturbed)
 
     return predict
 

@@ -178,7 +178,7 @@ def _possessive(title: str) -> str:
 
 
 def _signed(value: float) -> str:
-    return f"{value:+.2g}"
+    return f"{value:+.2f}"
 
 
 def _join(names: Sequence[str]) -> str:

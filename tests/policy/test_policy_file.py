@@ -139,3 +139,12 @@ def test_policy_to_summary_is_json(write_policy) -> None:
     record = json.loads(json.dumps(policy.to_summary(), allow_nan=False))
     assert record["limits"]["min_recall"] == {"default": 0.2, "per_class": {"disgust": 0.0}}
     assert record["use_ci"] is False
+
+
+def test_first_run_example_is_the_full_example_without_baseline_checks() -> None:
+    first_run = load_policy(EXAMPLE.with_name("thresholds.toml"))
+    full = load_policy(EXAMPLE)
+    assert first_run.baseline_keys == []
+    assert first_run.limits == {key: limit for key, limit in full.limits.items()
+                                if key not in full.baseline_keys}
+    assert first_run.use_ci == full.use_ci
