@@ -26,12 +26,17 @@ def _finite(value: Any) -> bool:
     return value is not None and isinstance(value, (int, float, np.number)) and math.isfinite(value)
 
 
+def _unsigned_zero(value: float, digits: int) -> float:
+    """``value`` rounded, with -0.0 made 0.0 so that a tiny negative never prints as "-0.0"."""
+    return round(float(value), digits) + 0.0
+
+
 def fmt_pct(value: Any, digits: int = 1) -> str:
-    return f"{100 * value:.{digits}f}%" if _finite(value) else "–"
+    return f"{_unsigned_zero(100 * value, digits):.{digits}f}%" if _finite(value) else "–"
 
 
 def fmt_pp(value: Any) -> str:
-    return f"{value:+.1f} pp" if _finite(value) else "–"
+    return f"{_unsigned_zero(value, 1):+.1f} pp" if _finite(value) else "–"
 
 
 def fmt_num(value: Any, digits: int = 3) -> str:
