@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 Advance = Callable[[int], None]
+LOG_WIDTH = 120  # columns when stderr is a file or a CI log rather than a terminal
 
 
 class Reporter:
@@ -18,6 +20,9 @@ class Reporter:
 
     def __init__(self, quiet: bool = False) -> None:
         self.console = Console(stderr=True, quiet=quiet)
+        if not self.console.is_terminal and "COLUMNS" not in os.environ:
+            # CI logs are wide: rich's 80-column default would fold every check's detail.
+            self.console.width = LOG_WIDTH
         self.timings: dict[str, float] = {}
         self._progress = Progress(
             TextColumn("{task.description:<28}"),
