@@ -32,6 +32,7 @@ SEVERITIES = ("info", "warning", "critical")  # in increasing order of concern
 # Differences such as 0.40 − 0.35 carry float noise (0.0500…04); a limit met to within this
 # counts as met, so a value exactly on the limit passes as the policy file reads.
 TOLERANCE = 1e-9
+NO_BASELINE = "skipped: no baseline summary given (--baseline PATH)"
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,13 @@ class Check:
     passed: bool
     detail: str = ""
 
+    @property
+    def skipped(self) -> bool:
+        """Nothing was measured and the check did not fail (e.g. no baseline, no images)."""
+        return self.passed and self.value is None
+
     def to_summary(self) -> dict[str, Any]:
-        """The contract's ``checks`` entry, plus ``detail``; NaN becomes null for JSON."""
+        """The contract's ``checks`` entry, plus ``detail`` and ``skipped``; NaN becomes null."""
         value = self.value
         if isinstance(value, float):
             # Rounded so float noise (0.0114280000001) never makes reruns differ.
@@ -59,6 +65,7 @@ class Check:
             "value": value,
             "threshold": self.threshold,
             "passed": self.passed,
+            "skipped": self.skipped,
             "detail": self.detail,
         }
 
@@ -100,16 +107,23 @@ def evaluate_checks(
 ) -> list[Check]:
     """Run every check the policy sets, in registry order (then class order).
 
-    ``baseline`` must be given (validated, e.g. by ``compare.load_baseline``) when the policy
-    has ``[baseline]`` keys; otherwise InputError naming the policy file.
+    ``baseline`` (validated, e.g. by ``compare.load_baseline``) feeds the ``[baseline]`` keys;
+    without it each of those keys gives one skipped check, which never fails the gate.
     """
-    policy.require_baseline(baseline)
     inputs = Inputs(summary, baseline, policy.use_ci, policy.source)
     checks: list[Check] = []
     for key, spec in CHECKS.items():
-        if key in policy.limits:
+        if key not in policy.limits:
+            continue
+        if spec.section == "baseline" and baseline is None:
+            checks.append(Check(key, None, _limit_value(policy.limits[key]), True, NO_BASELINE))
+        else:
             checks.extend(spec.evaluate(key, policy.limits[key], inputs))
     return checks
+
+
+def _limit_value(limit: Any) -> float | str:
+    return limit if isinstance(limit, float | str) else str(limit)
 
 
 def all_passed(checks: Sequence[Check]) -> bool:
@@ -131,15 +145,18 @@ def print_checks(checks: Sequence[Check], console: Console) -> None:
     table.add_column("detail", overflow="fold", ratio=1)
     for check in checks:
         result = "[green]PASS[/]" if check.passed else "[bold red]FAIL[/]"
-        if check.passed and check.value is None:
+        if check.skipped:
             result = "[yellow]SKIP[/]"
         # Names and details hold user text (class names, "[disgust]"): never rich markup.
         cells = (check.name, _fmt(check.value), _fmt(check.threshold))
         table.add_row(*map(escape, cells), result, escape(check.detail))
     console.print(table)
     failed = [escape(c.name) for c in checks if not c.passed]
+    skipped = sum(c.skipped for c in checks)
     verdict = f"[bold red]FAILED[/]: {', '.join(failed)}" if failed else "[bold green]PASSED[/]"
-    console.print(f"{len(checks) - len(failed)} of {len(checks)} checks passed. Gate {verdict}")
+    ran = len(checks) - skipped
+    also = f" ({skipped} skipped)" if skipped else ""
+    console.print(f"{ran - len(failed)} of {ran} checks passed{also}. Gate {verdict}")
 
 
 def bound_check(

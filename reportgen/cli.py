@@ -46,6 +46,11 @@ def _fail(message: str) -> None:
     typer.echo(f"reportgen: error: {message}", err=True)
 
 
+def _warn(message: str) -> None:
+    """A problem that does not stop the run; on stderr even with --quiet."""
+    typer.echo(f"reportgen: warning: {message}", err=True)
+
+
 def _parse_classes(text: str | None) -> tuple[str, ...]:
     from reportgen.data import FER2013_CLASSES
 
@@ -137,6 +142,9 @@ def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baselin
     from reportgen.summary import build_summary, to_json
 
     policy, baseline = load_gate_inputs(policy_path, baseline_path)
+    if policy is not None and (skipped := policy.skipped_without_baseline(baseline)):
+        _warn(f"{policy.source}: no --baseline given, so the [baseline] checks "
+              f"{', '.join(skipped)} are skipped")
     options = AuditOptions(command=Command(command), argv=("reportgen", *sys.argv[1:]),
                            **options_kwargs)
     files: dict[str, bytes] = {}
@@ -164,6 +172,8 @@ def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baselin
 
 
 def _report_outcome(result: Any, written: list[Path], reporter: Any, quiet: bool) -> int:
+    for note in result.notes:
+        _warn(note)
     if result.checks:
         from reportgen.checks import print_checks
 

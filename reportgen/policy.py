@@ -40,14 +40,13 @@ class Policy:
         """The ``[baseline]`` keys set: a non-empty list means a baseline summary is needed."""
         return [key for key in self.limits if CHECKS[key].section == "baseline"]
 
-    def require_baseline(self, baseline: Mapping[str, Any] | None) -> None:
-        """InputError when the policy has ``[baseline]`` keys but no baseline summary was given."""
-        if self.baseline_keys and baseline is None:
-            raise InputError(
-                f"{self.source}: [baseline] sets {', '.join(self.baseline_keys)} but no baseline "
-                "summary.json was given (--baseline PATH); for a first run, use a policy "
-                "without [baseline], such as examples/thresholds.toml"
-            )
+    def skipped_without_baseline(self, baseline: Mapping[str, Any] | None) -> list[str]:
+        """The ``[baseline]`` keys that cannot run because no baseline summary was given.
+
+        They are reported as skipped checks (not an error), so the same policy serves a
+        first run, before any model has passed, and every later run with ``--baseline``.
+        """
+        return self.baseline_keys if baseline is None else []
 
     def to_summary(self) -> dict[str, Any]:
         """A JSON-ready record of the policy, for ``summary.json``."""

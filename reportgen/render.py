@@ -40,6 +40,8 @@ def fmt_pp(value: Any) -> str:
 
 
 def fmt_num(value: Any, digits: int = 3) -> str:
+    if isinstance(value, str):  # a severity name such as "critical" in the checks table
+        return value
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return f"{value:,}"
     return f"{value:.{digits}g}" if _finite(value) else "–"

@@ -95,6 +95,21 @@ def test_failed_policy_exits_1_and_still_writes(tmp_path, tiny_model_path, small
     assert "<failure" in junit.read_text()
 
 
+def test_baseline_checks_without_a_baseline_are_skipped_with_a_warning(tmp_path, tiny_model_path,
+                                                                      small_csv):
+    junit = tmp_path / "checks.xml"
+    result = run("gate", "--model", tiny_model_path, "--data", small_csv, "--out", tmp_path / "g",
+                 "--policy", REPO / "examples" / "policy.toml", "--junit", junit, "--quiet")
+    assert result.exit_code in (0, 1), result.output
+    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "max_accuracy_drop" in warning[0] and "--baseline" in warning[0]
+    checks = json.loads((tmp_path / "g" / "summary.json").read_text())["checks"]
+    skipped = [c["name"] for c in checks if c["skipped"]]
+    assert skipped == ["max_accuracy_drop", "max_recall_drop", "max_bias_effect_growth"]
+    assert all(c["passed"] for c in checks if c["skipped"])
+    assert junit.read_text().count("<skipped") == 3
+
+
 def test_existing_files_are_kept(tmp_path, tiny_model_path, small_csv):
     out = tmp_path / "out"
     out.mkdir()
@@ -114,6 +129,10 @@ def _bad_inputs(tmp: Path, model: Path, csv: Path) -> dict[str, tuple[list, str]
     short.write_text("emotion,pixels,Usage\n0,1 2 3,PublicTest\n")
     folder = tmp / "folders" / "contempt"
     folder.mkdir(parents=True)
+    typo = tmp / "typo.toml"
+    typo.write_text("[thresholds]\nmin_acuracy = 0.5\n")
+    not_json = tmp / "base.json"
+    not_json.write_text("{not json")
     return {
         "missing model": (["--model", tmp / "nope.keras", "--data", csv], "nope.keras"),
         "missing data": (["--model", model, "--data", tmp / "nope.csv"], "nope.csv"),
@@ -125,14 +144,14 @@ def _bad_inputs(tmp: Path, model: Path, csv: Path) -> dict[str, tuple[list, str]
         "bad scale": (["--model", model, "--data", csv, "--input-scale", "0-9"], "--input-scale"),
         "bad method": (["--model", model, "--data", csv, "--methods", "lime,magic"], "magic"),
         "class count": (["--model", model, "--data", csv, "--class-names", "a,b,c"], "7 outputs"),
-        "policy without baseline": (["--model", model, "--data", csv, "--policy",
-                                     REPO / "examples" / "policy.toml"], "thresholds.toml"),
+        "policy typo": (["--model", model, "--data", csv, "--policy", typo], "min_acuracy"),
+        "baseline not json": (["--model", model, "--data", csv, "--baseline", not_json], "base.json"),
     }
 
 
 @pytest.mark.parametrize("case", ["missing model", "missing data", "corrupt model", "wrong columns",
                                   "short row", "unknown class folder", "empty split", "bad scale",
-                                  "bad method", "class count", "policy without baseline"])
+                                  "bad method", "class count", "policy typo", "baseline not json"])
 def test_bad_input_exits_2_with_one_line(tmp_path, tiny_model_path, small_csv, case):
     args, needle = _bad_inputs(tmp_path, tiny_model_path, small_csv)[case]
     out = tmp_path / "report"

@@ -145,9 +145,18 @@ def test_max_probe_effect(make_summary, make_probe, make_finding) -> None:
     assert lenient.passed and lenient.value == 0.0
 
 
-def test_baseline_keys_without_a_baseline_are_an_input_error(make_summary) -> None:
-    with pytest.raises(InputError, match=r"gate\.toml: \[baseline\] sets max_accuracy_drop"):
-        run({"min_accuracy": 0.5, "max_accuracy_drop": 0.01}, make_summary())
+def test_baseline_keys_without_a_baseline_are_skipped_not_failed(make_summary) -> None:
+    limits = {"min_accuracy": 0.5, "max_accuracy_drop": 0.01, "max_recall_drop": 0.05}
+    checks = run(limits, make_summary(accuracy=0.4))
+    assert list(checks) == ["min_accuracy", "max_accuracy_drop", "max_recall_drop"]
+    assert not checks["min_accuracy"].passed and not checks["min_accuracy"].skipped
+    for name in ("max_accuracy_drop", "max_recall_drop"):
+        assert checks[name].skipped and checks[name].passed and checks[name].value is None
+        assert "--baseline" in checks[name].detail
+        assert checks[name].to_summary()["skipped"] is True
+    policy = Policy(limits=limits, source="gate.toml")
+    assert policy.skipped_without_baseline(None) == ["max_accuracy_drop", "max_recall_drop"]
+    assert policy.skipped_without_baseline(make_summary()) == []
 
 
 def test_max_accuracy_drop(make_summary) -> None:
@@ -227,6 +236,6 @@ def test_print_checks_table() -> None:
     print_checks(checks, console)
     text = console.export_text()
     assert "min_recall[disgust]" in text and "FAIL" in text and "SKIP" in text
-    assert "2 of 3 checks passed" in text and "FAILED: min_recall[disgust]" in text
+    assert "1 of 2 checks passed (1 skipped)" in text and "FAILED: min_recall[disgust]" in text
     print_checks([], console)
     assert "No policy checks" in console.export_text()

@@ -66,3 +66,10 @@ def test_example_policy_end_to_end(tmp_path: Path, make_summary, make_finding) -
     assert failed == {c.name for c in checks if not c.passed}
     assert {"max_bias_severity", "max_accuracy_drop"} <= failed
     assert "min_recall[disgust]" not in failed  # its own limit is 0
+
+
+def test_messages_carry_the_summary_rounding_not_float_noise() -> None:
+    noisy = Check("max_accuracy_drop", 0.597 - 0.556041, 0.01, False, "drop 0.041 > 0.01")
+    failure = ET.fromstring(junit_xml([noisy]).split("?>", 1)[1]).find(".//failure")
+    assert failure is not None
+    assert failure.get("message").startswith("value 0.040959 vs threshold 0.01")
