@@ -219,6 +219,10 @@ def _max_bias_severity(name: str, limit: str, inputs: Inputs) -> list[Check]:
     findings = lookup(inputs.summary, ("bias", "findings"))
     if findings is None:
         return [Check(name, None, limit, False, "the summary has no bias analysis")]
+    if lookup(inputs.summary, ("bias", "findings_withheld")) is True:
+        n_images = lookup(inputs.summary, ("bias", "n_images"))
+        detail = f"skipped: {n_images} images are too few for bias findings"
+        return [Check(name, None, limit, True, detail)]
     over = [f for f in findings if _severity_rank(f["severity"]) > _severity_rank(limit)]
     worst = max((f["severity"] for f in findings), key=_severity_rank, default="none")
     if not over:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from reportgen.pipeline import AuditResult
+
+# Regressions that make the baseline sentence a warning when no policy judges them; the same
+# numbers as examples/policy.toml's [baseline] limits (accuracy and recall in pp, bias in pp).
+REGRESSION_PP = {"accuracy": 1.0, "recall": 5.0, "bias": 5.0}
 
 
 def _pct(value: float) -> str:
@@ -17,7 +24,8 @@ def key_findings(result: AuditResult) -> list[dict[str, str]]:
     ev = result.evaluation
     low, high = ev.accuracy_ci
     split = result.dataset.split or result.dataset.path.name
-    sentences = [
+    sentences = [comparison_finding(result)] if result.comparison is not None else []
+    sentences += [
         _finding("info", f"Accuracy is {_pct(ev.accuracy)} (95% CI {_pct(low)}–{_pct(high)}) on "
                  f"{len(ev.labels):,} images of {split}; balanced accuracy {_pct(ev.balanced_accuracy)}, "
                  f"macro-F1 {ev.macro_f1:.3f}."),
@@ -41,6 +49,10 @@ def key_findings(result: AuditResult) -> list[dict[str, str]]:
                          f"The largest confusion is '{names[true_k]}' → '{names[pred_k]}' "
                          f"({off[true_k, pred_k]} images, {_pct(ev.confusion_normalised[true_k, pred_k])} "
                          f"of '{names[true_k]}')."))
+    if result.bias is not None and result.bias.findings_withheld:
+        n_images = result.bias.n_images
+        sentences.append(_finding("warning", f"Only {n_images} image{'s' * (n_images != 1)}: too "
+                         "few to state any shortcut or bias finding with a trustworthy interval."))
     if result.quality is not None:
         failed = [row.title for row in result.quality.rows if row.sanity_passed is False]
         severity = "warning" if failed else "info"
@@ -51,6 +63,46 @@ def key_findings(result: AuditResult) -> list[dict[str, str]]:
     sentences.append(_finding(severity, f"Calibration: ECE {ev.ece:.3f}; mean confidence "
                      f"{_pct(mean_conf)} against accuracy {_pct(ev.accuracy)}, so the model is {direction}."))
     return sentences
+
+
+def comparison_finding(result: AuditResult) -> dict[str, str]:
+    """One sentence on what changed against the baseline: accuracy, the worst recall drop and
+    the largest bias-effect growth. A warning when a [baseline] check failed or, without
+    such checks, when a change passes ``REGRESSION_PP``."""
+    comparison = result.comparison
+    name = Path(str(comparison.baseline_model.get("path") or "the baseline")).name
+    parts = []
+    accuracy = next((m for m in comparison.overall if m.name == "accuracy"), None)
+    if accuracy is not None and accuracy.delta is not None:
+        parts.append(f"accuracy {_pct(accuracy.baseline)} → {_pct(accuracy.candidate)} "
+                     f"({accuracy.delta:+.1f} pp)")
+    drops = [c for c in comparison.per_class if c.recall.delta is not None]
+    worst = min(drops, key=lambda c: c.recall.delta, default=None)
+    if worst is not None and worst.recall.delta < 0:
+        parts.append(f"largest recall drop '{worst.name}' {_pct(worst.recall.baseline)} → "
+                     f"{_pct(worst.recall.candidate)} ({worst.recall.delta:+.1f} pp)")
+    grown = comparison.bias[0] if comparison.bias and comparison.bias[0].growth > 0 else None
+    if grown is not None:
+        parts.append(f"largest bias-effect growth {grown.probe} → '{grown.class_name}' "
+                     f"{grown.baseline:+.1f} → {grown.candidate:+.1f} pp")
+    text = f"Against the baseline {name}: " + ("; ".join(parts) or "no metric changed") + "."
+    return _finding(_comparison_severity(result, accuracy, worst, grown), text)
+
+
+def _comparison_severity(result: AuditResult, accuracy: Any, worst: Any, grown: Any) -> str:
+    from reportgen.checks import CHECKS
+
+    judged = [c for c in result.checks if CHECKS.get(c.name.split("[")[0]) is not None
+              and CHECKS[c.name.split("[")[0]].section == "baseline" and not c.skipped]
+    if judged:
+        return "warning" if any(not c.passed for c in judged) else "info"
+    regressed = (
+        (accuracy is not None and accuracy.delta is not None
+         and -accuracy.delta > REGRESSION_PP["accuracy"])
+        or (worst is not None and -worst.recall.delta > REGRESSION_PP["recall"])
+        or (grown is not None and grown.growth > REGRESSION_PP["bias"])
+    )
+    return "warning" if regressed else "info"
 
 
 def _finding(severity: str, text: str) -> dict[str, str]:

@@ -60,6 +60,11 @@ class BiasResult:
         return self.findings[0].severity if self.findings else None
 
     @property
+    def findings_withheld(self) -> bool:
+        """True when the split is too small (under ``MIN_IMAGES``) for any finding to be stated."""
+        return self.n_images < rules.MIN_IMAGES
+
+    @property
     def thresholds(self) -> dict[str, float]:
         """The documented severity thresholds the findings were graded with."""
         return {
@@ -68,6 +73,7 @@ class BiasResult:
             "critical_ci_low_pp": rules.CRITICAL_CI_LOW_PP,
             "doubling_ci_low_pp": rules.DOUBLING_CI_LOW_PP,
             "slice_alpha": rules.SLICE_ALPHA,
+            "min_images": rules.MIN_IMAGES,
         }
 
     def sink_pushes(self) -> list[ProbeEffect]:
@@ -89,6 +95,7 @@ class BiasResult:
         probe_names = [effect.probe.name for effect in self.probes]
         return {
             "findings": [finding.to_summary() for finding in self.findings],
+            "findings_withheld": self.findings_withheld,
             "probes": [effect.to_summary(names) for effect in self.probes],
             "slices": [result.to_summary(names) for result in self.slices],
             "localisation": self.localisation.to_summary() if self.localisation else None,
@@ -145,7 +152,8 @@ def analyse_bias(
     return BiasResult(
         class_names=tuple(class_names), n_images=len(images), seed=seed, probes=effects,
         slices=slices, localisation=localisation, confusions=confusions,
-        findings=_findings(effects, slices, confusions, class_names),
+        findings=(_findings(effects, slices, confusions, class_names)
+                  if len(images) >= rules.MIN_IMAGES else []),
         example_image=_example(images, labels, probs), seconds=seconds,
     )
 

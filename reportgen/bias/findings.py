@@ -19,6 +19,9 @@ points (pp), with a 95% bootstrap CI. Rules:
   (a confound cannot be excluded): capped at ``warning``.
 - Per probe family and class only the strongest probe (highest CI lower bound) is stated, and
   per family only the class that gains most plus any class at ``warning`` or above.
+- Nothing is stated on fewer than ``MIN_IMAGES`` images: there a percentile bootstrap
+  collapses (one image that flips gives a "CI" of [100, 100] pp), so its intervals would
+  claim a certainty the data cannot give.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ WARNING_CI_LOW_PP = 2.0
 CRITICAL_CI_LOW_PP = 10.0
 DOUBLING_CI_LOW_PP = 5.0
 SLICE_ALPHA = 0.05  # a slice finding also needs its within-class permutation test below this
+MIN_IMAGES = 30
 
 
 class Severity(StrEnum):

@@ -100,3 +100,23 @@ def test_probe_batching_does_not_change_results(planted_classifier, faces, monke
     np.testing.assert_array_equal(effects.predict_probes(planted_classifier, images, probes), whole)
     direct = planted_classifier.predict(PROBES["blur"].transform(images.astype(np.float32)))
     np.testing.assert_array_equal(whole[1], direct.argmax(axis=1))
+
+
+def test_too_few_images_state_no_finding(planted_classifier, faces) -> None:
+    """The same planted shortcut on 12 images: the bootstrap cannot back a finding there."""
+    from reportgen.bias.findings import MIN_IMAGES
+    from reportgen.checks import evaluate_checks
+    from reportgen.policy import Policy
+
+    images, labels = faces
+    dark_sad = [k for k in range(len(labels)) if labels[k] == 4][:12]
+    probs = planted_classifier.predict(images[dark_sad])
+    result = analyse_bias(planted_classifier, images[dark_sad], labels[dark_sad], probs,
+                          ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"],
+                          seed=0, probe_names=["brightness_x0.6"])
+    assert len(dark_sad) < MIN_IMAGES and result.findings_withheld and result.findings == []
+    assert result.probes[0].flip_rate > 0  # the effect is still measured and shown
+    summary = {"bias": result.to_summary()}
+    assert summary["bias"]["findings_withheld"] is True
+    (check,) = evaluate_checks(Policy({"max_bias_severity": "info"}), summary)
+    assert check.skipped and "too few" in check.detail

@@ -186,3 +186,26 @@ def test_probe_rate_changes_with_cis_are_used(make_summary) -> None:
     assert list(effects) == [("glasses", "angry")]  # the null effect is skipped
     assert effects[("glasses", "angry")].magnitude(use_ci=True) == 6.0
     assert effects[("glasses", "angry")].magnitude(use_ci=False) == 9.0
+
+
+def test_summary_sentence_names_the_regressions(make_summary, make_probe) -> None:
+    from types import SimpleNamespace
+
+    from reportgen.checks import Check
+    from reportgen.narrative import comparison_finding
+
+    baseline = make_summary(accuracy=0.62, probes=[make_probe("blur", {"sad": 0.1}, {"sad": 0.12})])
+    candidate = make_summary(accuracy=0.60, recalls={"fear": 0.30},
+                             probes=[make_probe("blur", {"sad": 0.1}, {"sad": 0.40})])
+    comparison = compare(baseline, candidate)
+    finding = comparison_finding(SimpleNamespace(comparison=comparison, checks=[]))
+    assert finding["severity"] == "warning"  # -10 pp fear recall passes the 5 pp default
+    assert "accuracy 62.0% → 60.0% (-2.0 pp)" in finding["text"]
+    assert "largest recall drop 'fear' 40.0% → 30.0% (-10.0 pp)" in finding["text"]
+    assert "blur → 'sad' +2.0 → +30.0 pp" in finding["text"]
+    # A policy that judged the baseline and passed makes it information, not a warning.
+    passed = [Check("max_accuracy_drop", 0.02, 0.05, True), Check("max_recall_drop[fear]", 0.1, 0.2, True)]
+    assert comparison_finding(SimpleNamespace(comparison=comparison, checks=passed))["severity"] == "info"
+    same = compare(baseline, baseline)
+    text = comparison_finding(SimpleNamespace(comparison=same, checks=[]))
+    assert text["severity"] == "info" and "accuracy 62.0% → 62.0% (+0.0 pp)" in text["text"]
