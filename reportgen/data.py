@@ -88,6 +88,8 @@ def load_csv(
     raw = _read_bytes(path)
     lines = (raw.replace(b"\r", b"") if b"\r" in raw[:100_000] else raw).split(b"\n")
     del raw
+    # Spreadsheet programs save "UTF-8 CSV" with a byte-order mark before the header.
+    lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
     header = [name.strip().strip(b'"').decode("utf-8", "replace").lower() for name in lines[0].split(b",")]
     if "emotion" not in header or "pixels" not in header:
         raise InputError(f"{path}: CSV header must have columns emotion,pixels[,Usage]; found {lines[0][:80]!r}")

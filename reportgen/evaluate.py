@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,7 +116,11 @@ def evaluate(probs: np.ndarray, labels: np.ndarray, seed: int = 0) -> Evaluation
 def _balanced_accuracy(labels: np.ndarray, preds: np.ndarray) -> float:
     # sklearn warns when a class is absent from labels; the mean over present classes is what we want.
     present = np.unique(labels)
-    return float(balanced_accuracy_score(labels, preds)) if len(present) else float("nan")
+    if not len(present):
+        return float("nan")
+    with warnings.catch_warnings():  # "y_pred contains classes not in y_true": expected here
+        warnings.simplefilter("ignore", UserWarning)
+        return float(balanced_accuracy_score(labels, preds))
 
 
 def _bin_index(confidence: np.ndarray) -> np.ndarray:

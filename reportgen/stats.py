@@ -18,6 +18,8 @@ def bootstrap_indices(n_items: int, seed: int, n_boot: int = N_BOOTSTRAP) -> np.
 def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     """Percentile interval of bootstrap samples along axis 0; NaNs are ignored."""
     tail = (1.0 - level) / 2.0 * 100.0
+    if np.isnan(samples).all():  # e.g. the recall of a class with no images in the split
+        return float("nan"), float("nan")
     low, high = np.nanpercentile(samples, [tail, 100.0 - tail], axis=0)
     return float(low), float(high)
 

@@ -36,6 +36,16 @@ def test_csv_split_selects_usage_and_keeps_row_numbers(tmp_path, small_data):
         load_dataset(path, "PrivateTest")
 
 
+def test_csv_saved_by_a_spreadsheet_with_bom_and_crlf_loads(tmp_path, small_data):
+    images, labels = small_data
+    plain = write_csv(tmp_path / "fer.csv", images, labels)
+    spreadsheet = tmp_path / "excel.csv"
+    spreadsheet.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes().replace(b"\n", b"\r\n"))
+    dataset = load_dataset(spreadsheet, "PublicTest")
+    np.testing.assert_array_equal(dataset.images, load_dataset(plain).images)
+    np.testing.assert_array_equal(dataset.labels, labels)
+
+
 def test_decoder_matches_python_parsing():
     rng = np.random.default_rng(0)
     rows = rng.integers(0, 256, size=(5, 2304))
