@@ -95,6 +95,7 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
     try:
         _check_paths(model=options_kwargs["model_path"], data=options_kwargs["data_path"],
                      policy=policy, baseline=baseline)
+        _check_junit_path(junit)
         created = prepare_out_dir(out)
         return _run(command, out, quiet, policy, baseline, junit, options_kwargs)
     except InputError as err:
@@ -113,9 +114,23 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
         return 2
 
 
+def _check_junit_path(junit: Path | None) -> None:
+    """Refuse an unusable --junit path before any work, so a finished run never fails on it."""
+    if junit is None:
+        return
+    if junit.is_dir():
+        raise InputError(f"{junit}: --junit is a directory; give a file path such as checks.xml")
+    try:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"{junit}: cannot create the --junit file's folder: {err.strerror}") from None
+
+
 def _import_tensorflow_quietly() -> None:
     with _native_stderr_silenced():
-        import tensorflow  # noqa: F401 - imported early only to keep its start-up chatter off stderr
+        import tensorflow as tf
+    # Retracing notes (tiny splits give many batch shapes) are for TF developers, not users.
+    tf.get_logger().setLevel("ERROR")
 
 
 @contextmanager
@@ -136,7 +151,7 @@ def _native_stderr_silenced() -> Iterator[None]:
 def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baseline_path: Path | None,
          junit: Path | None, options_kwargs: dict[str, Any]) -> int:
     from reportgen.gating import apply_policy, load_gate_inputs
-    from reportgen.output import write_files
+    from reportgen.output import interrupts_deferred, write_files
     from reportgen.pipeline import AuditOptions, Command, run_audit
     from reportgen.progress import Reporter
     from reportgen.summary import build_summary, to_json
@@ -161,13 +176,13 @@ def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baselin
         result = replace(result, timings=dict(reporter.timings))
         summary = build_summary(result)
         files["summary.json"] = to_json(summary)
-    written = write_files(out, files)
-    if junit is not None:
-        from reportgen.junit import write_junit
+    with interrupts_deferred():
+        written = write_files(out, files)
+        if junit is not None:
+            from reportgen.junit import write_junit
 
-        junit.parent.mkdir(parents=True, exist_ok=True)
-        write_junit(result.checks, junit, {"model": str(options.model_path),
-                                           "sha256": result.model.loaded.sha256})
+            write_junit(result.checks, junit, {"model": str(options.model_path),
+                                               "sha256": result.model.loaded.sha256})
     return _report_outcome(result, written, reporter, quiet)
 
 

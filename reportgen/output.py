@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from reportgen.errors import InputError
@@ -41,6 +45,27 @@ def write_files(out_dir: Path, files: dict[str, bytes]) -> list[Path]:
         return written
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[list[int]]:
+    """Hold off SIGINT and SIGTERM while the finished files are moved into place.
+
+    The moves take microseconds; an interrupt in the middle of them would otherwise leave a new
+    ``report.html`` beside an old ``report.pdf``. A signal that arrives meanwhile is recorded in
+    the yielded list and dropped: by then the run is complete, so finishing is what stops it.
+    """
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received  # only the main thread may set handlers; nothing to defer elsewhere
+        return
+    previous = {sig: signal.signal(sig, lambda number, _frame: received.append(number))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def remove_if_created_and_empty(out_dir: Path, created: bool) -> None:

@@ -146,12 +146,14 @@ def _bad_inputs(tmp: Path, model: Path, csv: Path) -> dict[str, tuple[list, str]
         "class count": (["--model", model, "--data", csv, "--class-names", "a,b,c"], "7 outputs"),
         "policy typo": (["--model", model, "--data", csv, "--policy", typo], "min_acuracy"),
         "baseline not json": (["--model", model, "--data", csv, "--baseline", not_json], "base.json"),
+        "junit is a folder": (["--model", model, "--data", csv, "--junit", tmp], "--junit"),
     }
 
 
 @pytest.mark.parametrize("case", ["missing model", "missing data", "corrupt model", "wrong columns",
                                   "short row", "unknown class folder", "empty split", "bad scale",
-                                  "bad method", "class count", "policy typo", "baseline not json"])
+                                  "bad method", "class count", "policy typo", "baseline not json",
+                                  "junit is a folder"])
 def test_bad_input_exits_2_with_one_line(tmp_path, tiny_model_path, small_csv, case):
     args, needle = _bad_inputs(tmp_path, tiny_model_path, small_csv)[case]
     out = tmp_path / "report"

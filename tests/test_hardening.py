@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from reportgen.data import load_dataset
@@ -63,6 +64,71 @@ def test_fuzzed_folders_load_or_fail_cleanly(tmp_path_factory, files, skip):
         assert len(dataset.images) == len(dataset.labels) > 0
 
 
+def _png(shape: tuple[int, ...]) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(len(shape)).integers(0, 256, shape, dtype=np.uint8)).save(
+        buffer, format="PNG")
+    return buffer.getvalue()
+
+
+# Near-valid inputs, so that many examples get past the parser and reach the pipeline.
+# Repeated entries weigh the draw toward valid cells.
+near_rows = st.tuples(st.sampled_from(["0", "3", "4", "6"] * 3 + ["7", "-1", "x", ""]),
+                      st.sampled_from([PIXELS] * 6 + [PIXELS + " 9", PIXELS[:-2], "256 " * 2304, ""]),
+                      st.sampled_from(["PublicTest"] * 4 + ["Training", "", "Private"])).map(list)
+cli_rows = st.lists(st.one_of(near_rows, near_rows, near_rows, st.lists(csv_cells, max_size=4)),
+                    max_size=8)
+image_bytes = st.sampled_from([_png((48, 48))] * 4 + [_png((64, 64, 3)), _png((48, 48))[:40], b"",
+                               b"GIF89a"])
+cli_files = st.lists(st.tuples(st.sampled_from(["angry", "sad", "Happy"] * 2 + ["other", "sad/deeper"]),
+                               st.sampled_from(["a.png", "b.jpg", "a.png", "c.txt", ".hidden"]),
+                               image_bytes), max_size=6)
+
+
+@settings(max_examples=int(os.environ.get("REPORTGEN_FUZZ_EXAMPLES", "40")), deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(header=st.one_of(st.just("emotion,pixels,Usage"), headers), rows=cli_rows, files=cli_files,
+       form=st.sampled_from(["csv", "csv.gz", "folders"]), split=st.sampled_from([None, "PublicTest"]),
+       skip=st.booleans())
+def test_fuzzed_inputs_through_the_cli_exit_0_or_2_with_one_clear_line(
+        tmp_path_factory, tiny_model_path, header, rows, files, form, split, skip):
+    """What a user meets: `reportgen gate` on malformed data never shows a traceback, a Python
+    warning or an "unexpected" error; a refusal is exit 2, one line naming the input, no --out."""
+    import gzip
+
+    from typer.testing import CliRunner
+
+    from reportgen.cli import app
+
+    work = tmp_path_factory.mktemp("cli-fuzz")
+    data = work / ("root" if form == "folders" else f"f.{form}")
+    if form == "folders":
+        data.mkdir()
+        for folder, name, content in files:
+            (data / folder).mkdir(parents=True, exist_ok=True)
+            (data / folder / name).write_bytes(content)
+    else:
+        text = "\n".join([header] + [",".join(row) for row in rows]).encode()
+        data.write_bytes(gzip.compress(text) if form == "csv.gz" else text)
+    out = work / "out"
+    args = ["gate", "--model", tiny_model_path, "--data", data, "--out", out, "--quiet"]
+    args += (["--split", split] if split else []) + (["--skip-bad-rows"] if skip else [])
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    event(f"exit {result.exit_code}")
+    assert result.exit_code in (0, 2), result.output
+    assert "Traceback" not in result.output and "Warning:" not in result.stderr, result.stderr
+    if result.exit_code == 2:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("reportgen: error: "), lines
+        assert "unexpected" not in lines[0] and not out.exists()
+    else:
+        assert (out / "summary.json").is_file()
+
+
 def test_class_names_and_paths_render_inert(tmp_path, tiny_model_path, small_csv):
     import json
 
@@ -112,3 +178,18 @@ def test_interrupted_run_leaves_no_report(tmp_path):
     assert proc.returncode != 0
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"], err[-500:]
     assert "Traceback" not in err
+
+
+def test_interrupts_while_files_move_into_place_are_deferred(tmp_path):
+    from reportgen.output import interrupts_deferred, write_files
+
+    (tmp_path / "report.pdf").write_bytes(b"old")
+    with interrupts_deferred() as received:
+        os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt right here
+        written = write_files(tmp_path, {"report.html": b"new", "report.pdf": b"new"})
+    assert received == [signal.SIGINT]
+    assert [p.read_bytes() for p in written] == [b"new", b"new"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"]
+    with pytest.raises(KeyboardInterrupt):  # the usual handler is back afterwards
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(1)
