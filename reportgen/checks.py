@@ -33,6 +33,7 @@ SEVERITIES = ("info", "warning", "critical")  # in increasing order of concern
 # counts as met, so a value exactly on the limit passes as the policy file reads.
 TOLERANCE = 1e-9
 NO_BASELINE = "skipped: no baseline summary given (--baseline PATH)"
+AUDIT_ONLY = "skipped: gate computes no attributions; reportgen audit checks this"
 
 
 @dataclass(frozen=True)
@@ -93,11 +94,16 @@ Evaluator = Callable[[str, Any, Inputs], list[Check]]
 
 @dataclass(frozen=True)
 class CheckSpec:
-    """A registry entry: where the key lives in the policy, its limit kind, its evaluator."""
+    """A registry entry: where the key lives in the policy, its limit kind, its evaluator.
+
+    ``audit_only`` checks need what only ``reportgen audit`` computes (attributions); in a
+    ``gate`` summary they are skipped rather than failed, so one policy serves both commands.
+    """
 
     section: Section
     kind: LimitKind
     evaluate: Evaluator
+    audit_only: bool = False
 
 
 def evaluate_checks(
@@ -117,12 +123,23 @@ def evaluate_checks(
             continue
         if spec.section == "baseline" and baseline is None:
             checks.append(Check(key, None, _limit_value(policy.limits[key]), True, NO_BASELINE))
+        elif spec.audit_only and summary.get("command") == "gate":
+            checks.append(Check(key, None, _limit_value(policy.limits[key]), True, AUDIT_ONLY))
         else:
             checks.extend(spec.evaluate(key, policy.limits[key], inputs))
     return checks
 
 
 def _limit_value(limit: Any) -> float | str:
+    """A policy limit as the threshold of a check that did not run (e.g. 0.2, "pass")."""
+    if isinstance(limit, bool):
+        return "pass" if limit else "not required"
+    if isinstance(limit, RecallLimits):
+        named = [f"{name} {value:g}" for name, value in limit.per_class.items()]
+        if not named and limit.default is not None:
+            return limit.default
+        default = [] if limit.default is None else [f"default {limit.default:g}"]
+        return ", ".join(default + named)
     return limit if isinstance(limit, float | str) else str(limit)
 
 
@@ -364,8 +381,12 @@ CHECKS: dict[str, CheckSpec] = {
     "min_recall": CheckSpec("thresholds", "recall", _min_recall),
     "max_bias_severity": CheckSpec("thresholds", "severity", _max_bias_severity),
     "max_probe_effect": CheckSpec("thresholds", "points", _max_probe_effect),
-    "min_faithfulness": CheckSpec("thresholds", "recall", _quality_check("min_faithfulness")),
-    "require_sanity_pass": CheckSpec("thresholds", "flag", _quality_check("require_sanity_pass")),
+    "min_faithfulness": CheckSpec(
+        "thresholds", "recall", _quality_check("min_faithfulness"), audit_only=True
+    ),
+    "require_sanity_pass": CheckSpec(
+        "thresholds", "flag", _quality_check("require_sanity_pass"), audit_only=True
+    ),
     "max_accuracy_drop": CheckSpec("baseline", "fraction", _max_accuracy_drop),
     "max_recall_drop": CheckSpec("baseline", "fraction", _max_recall_drop),
     "max_bias_effect_growth": CheckSpec("baseline", "points", _max_bias_effect_growth),

@@ -160,6 +160,9 @@ def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baselin
     if policy is not None and (skipped := policy.skipped_without_baseline(baseline)):
         _warn(f"{policy.source}: no --baseline given, so the [baseline] checks "
               f"{', '.join(skipped)} are skipped")
+    if policy is not None and command == "gate" and (audit_only := policy.skipped_in_gate()):
+        _warn(f"{policy.source}: gate computes no attributions, so {', '.join(audit_only)} "
+              "are skipped (reportgen audit checks them)")
     options = AuditOptions(command=Command(command), argv=("reportgen", *sys.argv[1:]),
                            **options_kwargs)
     files: dict[str, bytes] = {}

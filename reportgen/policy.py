@@ -48,6 +48,10 @@ class Policy:
         """
         return self.baseline_keys if baseline is None else []
 
+    def skipped_in_gate(self) -> list[str]:
+        """The keys that need attributions, which ``gate`` does not compute: skipped there."""
+        return [key for key in self.limits if CHECKS[key].audit_only]
+
     def to_summary(self) -> dict[str, Any]:
         """A JSON-ready record of the policy, for ``summary.json``."""
         limits = {

@@ -14,8 +14,9 @@ and its insertion margin (its insertion AUC − random-map insertion AUC), in pr
 
 ``require_sanity_pass = true`` fails when any method did not pass the randomisation check.
 Every registered method queries the model, so every one depends on the weights. A check
-that could not run (a bare SavedModel, or a summary from ``gate`` without ``quality``) fails
-closed, as the other checks do when their input is missing.
+that could not run (a bare SavedModel, or an audit with ``--methods none``) fails closed, as
+the other checks do when their input is missing; in a ``gate`` summary ``reportgen.checks``
+skips them before they get here.
 """
 
 from __future__ import annotations

@@ -239,3 +239,22 @@ def test_print_checks_table() -> None:
     assert "1 of 2 checks passed (1 skipped)" in text and "FAILED: min_recall[disgust]" in text
     print_checks([], console)
     assert "No policy checks" in console.export_text()
+
+
+def test_attribution_checks_are_skipped_in_gate_and_fail_closed_in_audit(make_summary) -> None:
+    limits = {"min_faithfulness": RecallLimits(default=0.0), "require_sanity_pass": True}
+    gate = run(limits, make_summary() | {"command": "gate"})
+    assert all(check.skipped and "gate computes no attributions" in check.detail
+               for check in gate.values()) and len(gate) == 2
+    assert Policy(limits=limits).skipped_in_gate() == ["min_faithfulness", "require_sanity_pass"]
+    audit = run(limits, make_summary() | {"command": "audit"})  # e.g. --methods none
+    assert len(audit) == 2 and not any(check.passed for check in audit.values())
+
+
+def test_skipped_checks_show_their_limit_readably(make_summary) -> None:
+    limits = {"min_faithfulness": RecallLimits(default=0.02, per_class={"lime": 0.05}),
+              "require_sanity_pass": True, "max_recall_drop": 0.05}
+    checks = run(limits, make_summary() | {"command": "gate"})
+    assert [c.threshold for c in checks.values()] == ["default 0.02, lime 0.05", "pass", 0.05]
+    only_default = run({"min_faithfulness": RecallLimits(default=0.0)}, {"command": "gate"})
+    assert only_default["min_faithfulness"].threshold == 0.0
