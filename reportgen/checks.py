@@ -117,15 +117,15 @@ def evaluate_checks(
     without it each of those keys gives one skipped check, which never fails the gate.
     """
     inputs = Inputs(summary, baseline, policy.use_ci, policy.source)
+    # The same Policy methods decide what the CLI warns about, so the two never disagree.
+    skip = dict.fromkeys(policy.skipped_without_baseline(baseline), NO_BASELINE)
+    if summary.get("command") == "gate":
+        skip |= dict.fromkeys(policy.skipped_in_gate(), AUDIT_ONLY)
     checks: list[Check] = []
     for key, spec in CHECKS.items():
-        if key not in policy.limits:
-            continue
-        if spec.section == "baseline" and baseline is None:
-            checks.append(Check(key, None, _limit_value(policy.limits[key]), True, NO_BASELINE))
-        elif spec.audit_only and summary.get("command") == "gate":
-            checks.append(Check(key, None, _limit_value(policy.limits[key]), True, AUDIT_ONLY))
-        else:
+        if key in skip:
+            checks.append(Check(key, None, _limit_value(policy.limits[key]), True, skip[key]))
+        elif key in policy.limits:
             checks.extend(spec.evaluate(key, policy.limits[key], inputs))
     return checks
 

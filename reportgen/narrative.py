@@ -92,8 +92,9 @@ def comparison_finding(result: AuditResult) -> dict[str, str]:
 def _comparison_severity(result: AuditResult, accuracy: Any, worst: Any, grown: Any) -> str:
     from reportgen.checks import CHECKS
 
-    judged = [c for c in result.checks if CHECKS.get(c.name.split("[")[0]) is not None
-              and CHECKS[c.name.split("[")[0]].section == "baseline" and not c.skipped]
+    # Check names are registry keys, with "[class]" appended for per-class checks.
+    specs = [(c, CHECKS.get(c.name.split("[")[0])) for c in result.checks]
+    judged = [c for c, spec in specs if spec and spec.section == "baseline" and not c.skipped]
     if judged:
         return "warning" if any(not c.passed for c in judged) else "info"
     regressed = (
