@@ -40,7 +40,7 @@ sys.path.insert(0, str(REPO))
 from reportgen.attributions.base import default_batch_size
 from reportgen.attributions.lime import LimeExplainer, hidden_image, perturb, segment
 from reportgen.attributions.shap import ShapExplainer, blurred
-from reportgen.model import Classifier, InputScale, LoadedModel, load_model
+from reportgen.loading.model import Classifier, InputScale, LoadedModel, load_model
 
 DEMO_CSV = REPO / "sample_models" / "fer2013_demo.csv.gz"
 SAMPLE_MODEL = REPO / "sample_models" / "fer_cnn.keras"

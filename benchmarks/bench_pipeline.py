@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 def build_full_csv(fer_root: Path, path: Path) -> int:
     """Training + PublicTest, and PublicTest again labelled PrivateTest: 35,887 rows like Kaggle's."""
-    from reportgen.data import load_dataset
+    from reportgen.loading.data import load_dataset
 
     rows = 0
     with open(path, "w") as handle:
@@ -50,7 +50,7 @@ def naive_parse(path: Path) -> np.ndarray:
 
 def bench_csv(path: Path) -> None:
     code = (f"import time,resource; t=time.perf_counter(); from pathlib import Path; "
-            f"from reportgen.data import load_dataset; "
+            f"from reportgen.loading.data import load_dataset; "
             f"d=load_dataset(Path('{path}'), 'Training'); "
             f"print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, len(d.labels))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
@@ -64,8 +64,8 @@ def bench_csv(path: Path) -> None:
 
 
 def bench_evaluation(fer_root: Path, model_path: Path) -> None:
-    from reportgen.data import load_dataset
-    from reportgen.model import Classifier, InputScale, load_model
+    from reportgen.loading.data import load_dataset
+    from reportgen.loading.model import Classifier, InputScale, load_model
 
     dataset = load_dataset(fer_root, "PublicTest")
     loaded = load_model(model_path)

@@ -32,7 +32,7 @@ TARGET_S = 60.0
 
 def load_classifier(path: Path, image_size: tuple[int, int]):
     """The model at ``path`` as a Classifier (raw 0–255 input), or the untrained stand-in."""
-    from reportgen.model import Classifier, InputScale, LoadedModel, load_model
+    from reportgen.loading.model import Classifier, InputScale, LoadedModel, load_model
 
     if path.exists():
         loaded = load_model(path)
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     from reportgen.bias import analyse_bias
     from reportgen.bias.effects import PREDICT_BATCH, measure_effects, predict_probes
     from reportgen.bias.probes import PROBES
-    from reportgen.data import load_dataset
+    from reportgen.loading.data import load_dataset
 
     dataset, _ = timed("load data", load_dataset, args.data, args.split)
     images, labels = dataset.images, dataset.labels

@@ -28,14 +28,15 @@ from pypdf import PdfReader
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from reportgen.figures.quality import quality_figures
-from reportgen.model import Classifier
-from reportgen.pipeline import AuditOptions, AuditResult, run_audit
+from reportgen.loading.model import Classifier
+from reportgen.pipeline import run_audit
 from reportgen.progress import Reporter
 from reportgen.quality import QualityResult, assess_explanations
 from reportgen.quality.faithfulness import baseline_images, path_images, pixel_ranks, random_maps
 from reportgen.quality.ranks import importance
-from reportgen.render import make_environment, render_pdf
+from reportgen.report.figures.quality import quality_figures
+from reportgen.report.render import make_environment, render_pdf
+from reportgen.result import AuditOptions, AuditResult
 
 CLASS_NAMES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 

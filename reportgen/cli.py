@@ -7,13 +7,17 @@ import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from reportgen.errors import InputError
+
+if TYPE_CHECKING:
+    from reportgen.gating.verdict import Verdict
+    from reportgen.progress import Reporter
+    from reportgen.result import AuditResult
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_MODEL = PACKAGE_ROOT / "sample_models" / "fer_cnn.keras"
@@ -52,7 +56,7 @@ def _warn(message: str) -> None:
 
 
 def _parse_classes(text: str | None) -> tuple[str, ...]:
-    from reportgen.data import FER2013_CLASSES
+    from reportgen.loading.data import FER2013_CLASSES
 
     if text is None:
         return FER2013_CLASSES
@@ -87,7 +91,7 @@ def _check_paths(**paths: Path | None) -> None:
 def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline: Path | None,
              junit: Path | None, options_kwargs: dict[str, Any]) -> int:
     """Run the pipeline, evaluate the policy, render, and write atomically; return the exit code."""
-    from reportgen.output import prepare_out_dir, remove_if_created_and_empty
+    from reportgen.report.output import prepare_out_dir, remove_if_created_and_empty
 
     created = False
     # SIGTERM (CI cancellation) ends the run the same clean way as Ctrl-C.
@@ -150,11 +154,12 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baseline_path: Path | None,
          junit: Path | None, options_kwargs: dict[str, Any]) -> int:
-    from reportgen.gating import apply_policy, load_gate_inputs
-    from reportgen.output import interrupts_deferred, write_files
-    from reportgen.pipeline import AuditOptions, Command, run_audit
+    from reportgen.gating.verdict import judge, load_gate_inputs
+    from reportgen.pipeline import run_audit
     from reportgen.progress import Reporter
-    from reportgen.summary import build_summary, to_json
+    from reportgen.report.output import interrupts_deferred, write_files
+    from reportgen.report.summary import build_summary, to_json, with_verdict
+    from reportgen.result import AuditOptions, Command
 
     policy, baseline = load_gate_inputs(policy_path, baseline_path)
     if policy is not None and (skipped := policy.skipped_without_baseline(baseline)):
@@ -168,34 +173,34 @@ def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baselin
     files: dict[str, bytes] = {}
     with Reporter(quiet) as reporter:
         result = run_audit(options, reporter)
-        result = apply_policy(result, policy, baseline)
+        summary = build_summary(result)
+        verdict = judge(summary, policy, baseline)
         if options.command is Command.AUDIT:
-            from reportgen.render import render_html, render_pdf
+            from reportgen.report.render import render_html, render_pdf
 
             with reporter.stage("Rendering HTML and PDF"):
-                html = render_html(result)
+                html = render_html(result, verdict)
                 files["report.pdf"] = render_pdf(html)
                 files["report.html"] = html.encode("utf-8")
-        result = replace(result, timings=dict(reporter.timings))
-        summary = build_summary(result)
-        files["summary.json"] = to_json(summary)
+        files["summary.json"] = to_json(with_verdict(summary, verdict, reporter.timings))
     with interrupts_deferred():
         written = write_files(out, files)
         if junit is not None:
-            from reportgen.junit import write_junit
+            from reportgen.gating.junit import write_junit
 
-            write_junit(result.checks, junit, {"model": str(options.model_path),
-                                               "sha256": result.model.loaded.sha256})
-    return _report_outcome(result, written, reporter, quiet)
+            write_junit(verdict.checks, junit, {"model": str(options.model_path),
+                                                "sha256": result.model.loaded.sha256})
+    return _report_outcome(result, verdict, written, reporter, quiet)
 
 
-def _report_outcome(result: Any, written: list[Path], reporter: Any, quiet: bool) -> int:
+def _report_outcome(result: AuditResult, verdict: Verdict, written: list[Path], reporter: Reporter,
+                    quiet: bool) -> int:
     for note in result.notes:
         _warn(note)
-    if result.checks:
-        from reportgen.checks import print_checks
+    if verdict.checks:
+        from reportgen.gating.table import print_checks
 
-        print_checks(result.checks, reporter.console)
+        print_checks(verdict.checks, reporter.console)
     for path in written:
         reporter.console.print(f"wrote {path}")
     main = next((p for p in written if p.name == "report.html"), written[-1])
@@ -203,12 +208,12 @@ def _report_outcome(result: Any, written: list[Path], reporter: Any, quiet: bool
         print(main)
     else:
         reporter.console.print(f"[bold]Report: {main.resolve()}[/bold]")
-    return 1 if any(not check.passed for check in result.checks) else 0
+    return 0 if verdict.passed else 1
 
 
 def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: int,
             class_names: str | None, skip_bad_rows: bool, trust_model: bool, batch_size: int) -> dict[str, Any]:
-    from reportgen.model import InputScale
+    from reportgen.loading.pixels import InputScale
 
     try:
         scale = InputScale(input_scale)
@@ -243,7 +248,7 @@ def audit(
     batch_size: BatchOpt = 256,
 ) -> None:
     """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
-    from reportgen.select import SelectionRules
+    from reportgen.evaluation.select import SelectionRules
 
     _import_tensorflow_quietly()
     try:

@@ -8,83 +8,34 @@ from __future__ import annotations
 
 import platform
 import sys
-from dataclasses import dataclass, field
-from enum import Enum
 from importlib import metadata
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reportgen.data import FER2013_CLASSES, Dataset, load_dataset, load_other_splits
 from reportgen.errors import InputError
-from reportgen.evaluate import Evaluation, evaluate
-from reportgen.model import (
+from reportgen.evaluation.evaluate import Evaluation, evaluate
+from reportgen.evaluation.select import Selection, select_cases
+from reportgen.loading.data import load_dataset, load_other_splits
+from reportgen.loading.dataset import Dataset
+from reportgen.loading.model import (
     Classifier,
-    InputScale,
     LoadedModel,
     load_model,
     looks_like_probabilities,
 )
+from reportgen.loading.scaling import ScaleDecision, resolve_scale
 from reportgen.progress import Reporter
-from reportgen.scaling import ScaleDecision, resolve_scale
-from reportgen.select import Selection, SelectionRules, select_cases
+from reportgen.result import AuditOptions, AuditResult, Command, ModelReport
+
+if TYPE_CHECKING:
+    from reportgen.attributions.result import AttributionResult
+    from reportgen.bias.analysis import BiasResult
+    from reportgen.bias.hygiene import HygieneResult
+    from reportgen.quality.assess import QualityResult
 
 PACKAGES = ("reportgen", "tensorflow", "keras", "numpy", "scikit-learn", "scikit-image",
             "lime", "shap", "matplotlib", "jinja2", "weasyprint")
-
-
-class Command(str, Enum):
-    AUDIT = "audit"
-    GATE = "gate"
-
-
-@dataclass(frozen=True)
-class AuditOptions:
-    """Everything a run depends on; the CLI builds it from its options."""
-
-    model_path: Path
-    data_path: Path
-    command: Command = Command.AUDIT
-    split: str | None = None
-    input_scale: InputScale = InputScale.AUTO
-    seed: int = 0
-    class_names: tuple[str, ...] = FER2013_CLASSES
-    methods: tuple[str, ...] | None = None  # None: the attribution package's defaults
-    rules: SelectionRules = field(default_factory=SelectionRules)
-    batch_size: int = 256
-    skip_bad_rows: bool = False
-    trust_model: bool = False
-    gradcam_layer: str | None = None
-    argv: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ModelReport:
-    loaded: LoadedModel
-    scale: ScaleDecision
-    softmax_applied: bool
-    n_nonfinite: int  # images whose raw outputs held NaN or inf
-
-
-@dataclass(frozen=True)
-class AuditResult:
-    """The immutable outcome of one run; renderers and summary writers read only this."""
-
-    options: AuditOptions
-    dataset: Dataset
-    model: ModelReport
-    evaluation: Evaluation
-    selection: Selection
-    attributions: Any = None  # reportgen.attributions.AttributionResult
-    quality: Any = None  # reportgen.quality.QualityResult
-    bias: Any = None  # reportgen.bias.BiasResult
-    hygiene: Any = None  # reportgen.bias.HygieneResult
-    checks: list[Any] = field(default_factory=list)  # reportgen.checks.Check
-    comparison: Any = None  # reportgen.compare.Comparison
-    timings: dict[str, float] = field(default_factory=dict)
-    environment: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
 
 
 def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
@@ -104,9 +55,7 @@ def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
                               score_all=options.command is Command.AUDIT)
     model_report, classifier, probs = _predict(loaded, scale, dataset, options, reporter)
     evaluation = evaluate(probs, dataset.labels, seed=options.seed)
-    rules = SelectionRules(options.rules.borderline_gap, options.rules.confident_p,
-                           options.rules.per_group, options.seed)
-    selection = select_cases(evaluation, dataset.sources, list(options.class_names), rules)
+    selection = select_cases(evaluation, dataset.sources, list(options.class_names), options.rules)
     attributions = quality = None
     if options.command is Command.AUDIT:
         attributions = _attribute(classifier, dataset, evaluation, selection, options, reporter)
@@ -153,7 +102,7 @@ def _predict(
 def _attribute(
     classifier: Classifier, dataset: Dataset, evaluation: Evaluation, selection: Selection,
     options: AuditOptions, reporter: Reporter,
-) -> Any:
+) -> AttributionResult | None:
     from reportgen.attributions import default_methods, run_attributions
 
     methods = default_methods(classifier) if options.methods is None else options.methods
@@ -168,7 +117,9 @@ def _attribute(
         )
 
 
-def _assess(classifier: Classifier, attributions: Any, options: AuditOptions, reporter: Reporter) -> Any:
+def _assess(
+    classifier: Classifier, attributions: AttributionResult, options: AuditOptions, reporter: Reporter
+) -> QualityResult:
     from reportgen.quality import assess_explanations
 
     with reporter.stage("Checking explanations"):
@@ -182,7 +133,7 @@ def _assess(classifier: Classifier, attributions: Any, options: AuditOptions, re
 def _analyse(
     classifier: Classifier, dataset: Dataset, evaluation: Evaluation, options: AuditOptions,
     reporter: Reporter,
-) -> tuple[Any, Any]:
+) -> tuple[BiasResult, HygieneResult]:
     from reportgen.bias import analyse_bias, check_hygiene
 
     # Where-the-evidence-lies needs gradients over every image: audit only, to keep gate fast.

@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 Advance = Callable[[int], None]
+# A stage's way to open a sub-bar: ``track(label, total)`` returns its Advance (or None).
+Track = Callable[[str, int], Advance | None]
 LOG_WIDTH = 120  # columns when stderr is a file or a CI log rather than a terminal
 
 

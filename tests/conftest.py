@@ -11,7 +11,7 @@ import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from reportgen.data import FER2013_CLASSES
+from reportgen.loading.data import FER2013_CLASSES
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CSV = REPO / "sample_models" / "fer2013_demo.csv.gz"
@@ -41,7 +41,7 @@ def brightness_model(n_classes: int = 7, softmax: bool = True, rescaling: bool =
 
 def make_classifier(model, image_size: tuple[int, int] = (48, 48), scale=None):
     """Wrap an in-memory Keras model as the pipeline does (raw 0–255 pixels by default)."""
-    from reportgen.model import Classifier, InputScale, LoadedModel
+    from reportgen.loading.model import Classifier, InputScale, LoadedModel
 
     height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
     loaded = LoadedModel(
@@ -76,7 +76,7 @@ def write_folders(root: Path, images: np.ndarray, labels: np.ndarray) -> Path:
 @pytest.fixture(scope="session")
 def demo_data():
     """The bundled demo sample: (images (350, 48, 48) uint8, labels (350,))."""
-    from reportgen.data import load_dataset
+    from reportgen.loading.data import load_dataset
 
     dataset = load_dataset(DEMO_CSV)
     return dataset.images, dataset.labels

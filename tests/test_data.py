@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reportgen.data import decode_pixel_rows, load_dataset
 from reportgen.errors import InputError
+from reportgen.loading.data import decode_pixel_rows, load_dataset
 from tests.conftest import write_csv, write_folders
 
 
@@ -118,7 +118,7 @@ def test_missing_and_empty_inputs(tmp_path):
 
 
 def test_other_splits_are_found_for_cross_split_checks(tmp_path, small_data):
-    from reportgen.data import load_other_splits
+    from reportgen.loading.data import load_other_splits
 
     images, labels = small_data
     usages = ["Training", "PublicTest"] * (len(labels) // 2)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reportgen.evaluate import evaluate, expected_calibration_error
-from reportgen.select import SelectionRules, select_cases, top2_gap
+from reportgen.evaluation.evaluate import evaluate, expected_calibration_error
+from reportgen.evaluation.select import SelectionRules, select_cases, top2_gap
 
 NAMES = ["a", "b", "c"]
 

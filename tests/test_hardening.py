@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from reportgen.data import load_dataset
 from reportgen.errors import InputError
+from reportgen.loading.data import load_dataset
 
 REPO = Path(__file__).resolve().parent.parent
 PIXELS = " ".join(["7"] * 2304)
@@ -149,7 +149,7 @@ def test_class_names_and_paths_render_inert(tmp_path, tiny_model_path, small_csv
 
 
 def test_pdf_renderer_fetches_only_data_uris():
-    from reportgen.render import data_only_fetcher, render_pdf
+    from reportgen.report.render import data_only_fetcher, render_pdf
 
     fetcher = data_only_fetcher()
     for url in ["http://example.com/x.png", "https://example.com/a.css", "file:///etc/passwd"]:
@@ -181,7 +181,7 @@ def test_interrupted_run_leaves_no_report(tmp_path):
 
 
 def test_interrupts_while_files_move_into_place_are_deferred(tmp_path):
-    from reportgen.output import interrupts_deferred, write_files
+    from reportgen.report.output import interrupts_deferred, write_files
 
     (tmp_path / "report.pdf").write_bytes(b"old")
     with interrupts_deferred() as received:

@@ -8,14 +8,14 @@ import pytest
 import tensorflow as tf
 
 from reportgen.errors import InputError
-from reportgen.model import (
+from reportgen.loading.model import (
     Classifier,
     InputScale,
     LoadedModel,
     load_model,
     looks_like_probabilities,
 )
-from reportgen.scaling import resolve_scale
+from reportgen.loading.scaling import resolve_scale
 from tests.conftest import brightness_model, make_classifier
 
 
@@ -162,7 +162,7 @@ def test_unfrozen_classifier_sees_weight_changes_and_failed_freezing_runs_live(m
     def refuse(_function):
         raise ValueError("cannot convert")
 
-    monkeypatch.setattr("reportgen.model.convert_variables_to_constants_v2", refuse)
+    monkeypatch.setattr("reportgen.loading.model.convert_variables_to_constants_v2", refuse)
     fallback = make_classifier(model)
     np.testing.assert_allclose(fallback.predict(images), live.predict(images), atol=1e-6)
     assert fallback._inference is fallback._compiled

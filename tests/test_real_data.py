@@ -26,7 +26,7 @@ def gate(data: Path, out: Path, *extra: str) -> dict:
 
 
 def test_folder_and_csv_forms_give_the_same_accuracy(tmp_path):
-    from reportgen.data import load_dataset
+    from reportgen.loading.data import load_dataset
 
     folder = gate(FER_ROOT, tmp_path / "folder", "--split", "PublicTest")
     dataset = load_dataset(FER_ROOT, "PublicTest")

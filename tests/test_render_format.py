@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from reportgen.render import fmt_ci, fmt_num, fmt_pct, fmt_pp
+from reportgen.report.render import fmt_ci, fmt_num, fmt_pct, fmt_pp
 
 
 @pytest.mark.parametrize(("value", "want"), [

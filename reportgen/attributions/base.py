@@ -14,7 +14,7 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 
 Display = Literal["signed", "magnitude", "positive"]
 

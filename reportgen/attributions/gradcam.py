@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from reportgen.attributions.base import Explainer, as_pixels, as_targets
 from reportgen.errors import InputError
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 
 CONV_TYPES = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D)
 

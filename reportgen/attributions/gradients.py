@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from reportgen.attributions.base import Explainer, as_pixels, as_targets
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 
 PIXEL_RANGE = 255.0
 

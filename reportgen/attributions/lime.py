@@ -22,7 +22,7 @@ from skimage.segmentation import slic
 from sklearn.metrics import pairwise_distances
 
 from reportgen.attributions.base import Explainer, as_pixels, as_targets
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 
 HideColour = Literal["mean", "segment_mean"] | float
 MaskedPredict = Callable[..., tf.Tensor]

@@ -15,7 +15,7 @@ from reportgen.attributions.gradients import (
 from reportgen.attributions.lime import LimeExplainer
 from reportgen.attributions.shap import ShapExplainer
 from reportgen.errors import InputError
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 
 REGISTRY: dict[str, type[Explainer]] = {
     "lime": LimeExplainer,

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,10 +16,9 @@ from reportgen.attributions.base import Explainer, default_batch_size
 from reportgen.attributions.lime import LimeExplainer
 from reportgen.attributions.registry import check_methods, make_explainer
 from reportgen.attributions.result import AttributionResult, device_name
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
+from reportgen.progress import Advance, Track
 
-Advance = Callable[[int], None]
-Progress = Callable[[str, int], Advance | None]
 CHUNK = 64  # images per explain call: large enough to batch well, small enough to report progress
 # Per-class cap for mean maps when only perturbation methods (LIME, SHAP) were chosen: each
 # image costs them ~1000 forward passes, so 12 per class would add about a minute on a CPU.
@@ -153,7 +152,7 @@ def run_attributions(
     seed: int = 0,
     batch_size: int | None = None,
     gradcam_layer: str | None = None,
-    progress: Progress | None = None,
+    progress: Track | None = None,
     method_params: Mapping[str, Mapping[str, object]] | None = None,
     n_grid_cases: int = 2,
     mean_cap: int = 12,

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.ndimage import uniform_filter
 
 from reportgen.attributions.base import Explainer, as_pixels, as_targets
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 
 
 def blurred(image: np.ndarray, size: int) -> np.ndarray:

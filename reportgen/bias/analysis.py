@@ -19,7 +19,7 @@ from reportgen.bias.confusions import (
     analyse_confusions,
     sink_pushes,
 )
-from reportgen.bias.effects import ProbeEffect, Progress, measure_effects, predict_probes
+from reportgen.bias.effects import ProbeEffect, measure_effects, predict_probes
 from reportgen.bias.findings import Finding, Severity
 from reportgen.bias.localisation import (
     Attribute,
@@ -29,7 +29,8 @@ from reportgen.bias.localisation import (
 )
 from reportgen.bias.probes import PROBES
 from reportgen.bias.slices import SliceResult, analyse_slices
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
+from reportgen.progress import Track
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def analyse_bias(
     class_names: Sequence[str],
     seed: int = 0,
     attribute: Attribute | None = None,
-    progress: Progress | None = None,
+    progress: Track | None = None,
     probe_names: Sequence[str] | None = None,
 ) -> BiasResult:
     """Measure shortcuts and biases on a whole split.

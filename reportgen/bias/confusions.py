@@ -16,6 +16,7 @@ from sklearn.metrics import confusion_matrix
 
 from reportgen.bias.effects import ProbeEffect, class_rate_changes
 from reportgen.bias.resample import bootstrap_means, intervals
+from reportgen.numbers import round_finite
 
 N_PAIRS = 3
 N_EXAMPLES = 4
@@ -40,9 +41,9 @@ class ConfusionPair:
             "true": class_names[self.true_class],
             "pred": class_names[self.pred_class],
             "count": self.count,
-            "share_of_true": round(self.share_of_true, 5),
+            "share_of_true": round_finite(self.share_of_true),
             "probe_changes_pp": {
-                name: {"effect": _num(c), "ci_low": _num(lo), "ci_high": _num(hi)}
+                name: {"effect": round_finite(c), "ci_low": round_finite(lo), "ci_high": round_finite(hi)}
                 for name, c, (lo, hi) in zip(probe_names, self.probe_changes,
                                              self.probe_changes_ci)
             },
@@ -65,10 +66,10 @@ class SinkClass:
         return {
             "class": class_names[self.index],
             "incoming_errors": self.incoming,
-            "share_of_errors": round(self.share_of_errors, 5),
+            "share_of_errors": round_finite(self.share_of_errors),
             "feeders": {n: int(c) for n, c in zip(class_names, self.feeders) if c > 0},
-            "overcall_pp": round(self.overcall, 4),
-            "overcall_ci": [_num(v) for v in self.overcall_ci],
+            "overcall_pp": round_finite(self.overcall),
+            "overcall_ci": [round_finite(v) for v in self.overcall_ci],
         }
 
 
@@ -144,5 +145,3 @@ def sink_pushes(effects: Sequence[ProbeEffect], sink: int) -> list[ProbeEffect]:
     return sorted(pushing, key=lambda e: -e.rate_change[sink])
 
 
-def _num(value: float) -> float | None:
-    return round(float(value), 5) if np.isfinite(value) else None

@@ -7,17 +7,16 @@ split happens to hold, not the model's randomness (it has none at inference).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from reportgen.bias.probes import Probe, apply_probe
 from reportgen.bias.resample import bootstrap_means, intervals
-from reportgen.model import Classifier
-
-Advance = Callable[[int], None]
-Progress = Callable[[str, int], Advance | None]
+from reportgen.loading.model import Classifier
+from reportgen.numbers import round_finite
+from reportgen.progress import Track
 
 MAX_BATCH_IMAGES = 8192  # probed images per predict call (~75 MB of 48x48 float32)
 PREDICT_BATCH = 512  # per compiled call: large enough that call overhead is negligible
@@ -55,13 +54,13 @@ class ProbeEffect:
             "rates_before": _by_class(self.rates_before, class_names),
             "rates_after": _by_class(self.rates_after, class_names),
             "rate_change_pp": {
-                name: {"effect": _num(c), "ci_low": _num(lo), "ci_high": _num(hi)}
+                name: {"effect": round_finite(c), "ci_low": round_finite(lo), "ci_high": round_finite(hi)}
                 for name, c, (lo, hi) in zip(class_names, self.rate_change, self.rate_change_ci)
             },
-            "flip_rate": _num(self.flip_rate),
-            "flip_rate_ci": [_num(v) for v in self.flip_ci],
-            "accuracy_change_pp": _num(self.accuracy_change),
-            "accuracy_change_ci": [_num(v) for v in self.accuracy_change_ci],
+            "flip_rate": round_finite(self.flip_rate),
+            "flip_rate_ci": [round_finite(v) for v in self.flip_ci],
+            "accuracy_change_pp": round_finite(self.accuracy_change),
+            "accuracy_change_ci": [round_finite(v) for v in self.accuracy_change_ci],
             "top_gainer": class_names[self.top_gainer],
         }
 
@@ -70,7 +69,7 @@ def predict_probes(
     classifier: Classifier,
     images: np.ndarray,
     probes: Sequence[Probe],
-    progress: Progress | None = None,
+    progress: Track | None = None,
 ) -> np.ndarray:
     """Images (N, h, w) in 0–255 → (P, N) int16 predicted class under each probe.
 
@@ -147,10 +146,7 @@ def class_rate_changes(
     return values.mean(axis=0), intervals(bootstrap_means(values, seed))
 
 
-def _num(value: float) -> float | None:
-    """JSON-safe float (NaN becomes null), rounded to keep summary.json readable."""
-    return None if not np.isfinite(value) else round(float(value), 6)
 
 
 def _by_class(values: np.ndarray, class_names: Sequence[str]) -> dict[str, float | None]:
-    return {name: _num(v) for name, v in zip(class_names, values)}
+    return {name: round_finite(v) for name, v in zip(class_names, values)}

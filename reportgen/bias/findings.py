@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
@@ -36,6 +35,8 @@ from reportgen.bias.confusions import SinkClass
 from reportgen.bias.effects import ProbeEffect
 from reportgen.bias.probes import ProbeKind
 from reportgen.bias.slices import SliceResult
+from reportgen.numbers import round_finite
+from reportgen.severity import Severity
 
 MIN_EFFECT_PP = 1.0
 WARNING_CI_LOW_PP = 2.0
@@ -43,18 +44,6 @@ CRITICAL_CI_LOW_PP = 10.0
 DOUBLING_CI_LOW_PP = 5.0
 SLICE_ALPHA = 0.05  # a slice finding also needs its within-class permutation test below this
 MIN_IMAGES = 30
-
-
-class Severity(StrEnum):
-    """How much a finding matters; compare with ``rank``."""
-
-    INFO = "info"
-    WARNING = "warning"
-    CRITICAL = "critical"
-
-    @property
-    def rank(self) -> int:
-        return ["info", "warning", "critical"].index(self.value)
 
 
 @dataclass(frozen=True)
@@ -79,9 +68,9 @@ class Finding:
             "class": self.class_name,
             "text": self.text,
             "severity": self.severity.value,
-            "effect": round(self.effect, 4),
-            "ci_low": round(self.ci_low, 4),
-            "ci_high": round(self.ci_high, 4),
+            "effect": round_finite(self.effect),
+            "ci_low": round_finite(self.ci_low),
+            "ci_high": round_finite(self.ci_high),
         }
 
 

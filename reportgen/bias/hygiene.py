@@ -22,8 +22,6 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.transform import resize
 
-from reportgen.figures.common import image_to_data_uri
-
 NEAR_HAMMING = 4  # of 64 bits: pHash pairs this close are the same picture, re-encoded or cropped
 BLANK_STD = 3.0  # grey levels: no visible structure
 N_EXAMPLES = 6  # examples kept per kind
@@ -53,11 +51,6 @@ class ImageGroup:
     def short_sources(self) -> list[str]:
         """Sources without their folders (file names, or CSV rows as they are)."""
         return [source.replace("\\", "/").rsplit("/", 1)[-1] for source in self.sources]
-
-    @property
-    def uris(self) -> list[str]:
-        """PNG data URIs of the kept images, for the report."""
-        return [image_to_data_uri(image) for image in self.images]
 
     def to_summary(self, class_names: Sequence[str]) -> dict:
         return {"sources": list(self.sources), "labels": [class_names[k] for k in self.labels]}

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.bias.effects import Progress
 from reportgen.bias.probes import region_masks
 from reportgen.bias.resample import bootstrap_group_means, bootstrap_means, intervals
+from reportgen.numbers import round_all, round_finite
+from reportgen.progress import Track
 
 Attribute = Callable[[np.ndarray, np.ndarray], np.ndarray]
 ATTRIBUTION_BATCH = 512
@@ -34,7 +35,7 @@ class RegionShares:
         return {
             "group": self.group,
             "n_images": self.n_images,
-            **{region: {"share": _num(s), "ci": [_num(lo), _num(hi)]}
+            **{region: {"share": round_finite(s), "ci": [round_finite(lo), round_finite(hi)]}
                for region, s, (lo, hi) in zip(REGIONS, self.shares, self.shares_ci)},
         }
 
@@ -50,7 +51,7 @@ class LocalisationResult:
 
     def to_summary(self) -> dict:
         return {
-            "area_shares": dict(zip(REGIONS, np.round(self.area_shares, 5).tolist())),
+            "area_shares": dict(zip(REGIONS, round_all(self.area_shares))),
             "per_predicted_class": [group.to_summary() for group in self.per_class],
             "sink_errors": self.sink_errors.to_summary() if self.sink_errors else None,
             "sink_correct": self.sink_correct.to_summary() if self.sink_correct else None,
@@ -59,7 +60,7 @@ class LocalisationResult:
 
 def normalised_attributions(
     attribute: Attribute, images: np.ndarray, targets: np.ndarray,
-    progress: Progress | None = None,
+    progress: Track | None = None,
 ) -> np.ndarray:
     """Images (N, h, w) 0–255, targets (N,) → (N, h, w) float32 |maps| summing to 1 (NaN if 0)."""
     maps = np.empty(images.shape, dtype=np.float32)
@@ -116,5 +117,3 @@ def _group(shares: np.ndarray, members: np.ndarray, name: str, seed: int) -> Reg
                         intervals(bootstrap_means(subset, seed)))
 
 
-def _num(value: float) -> float | None:
-    return round(float(value), 5) if np.isfinite(value) else None

@@ -21,6 +21,7 @@ from scipy.stats import chi2_contingency
 
 from reportgen.bias.probes import face_weights
 from reportgen.bias.resample import bootstrap_group_means, bootstrap_means, intervals
+from reportgen.numbers import round_all, round_finite
 
 N_BINS = 5
 N_PERMUTATIONS = 500
@@ -92,7 +93,7 @@ class SliceResult:
         """JSON-ready: edges, sizes, accuracy, per-class rates and the three p-values."""
         def rows(values: np.ndarray) -> list:
             values = np.asarray(values, dtype=np.float64)
-            return np.where(np.isfinite(values), np.round(values, 5), None).tolist()
+            return round_all(values)
 
         return {
             "name": self.name,
@@ -104,9 +105,9 @@ class SliceResult:
             "accuracy_ci": rows(self.accuracy_ci),
             "pred_rates": {n: rows(self.pred_rates[:, k]) for k, n in enumerate(class_names)},
             "excess_pp": {n: rows(self.excess[:, k]) for k, n in enumerate(class_names)},
-            "chi2_p": _finite(self.chi2_p),
-            "accuracy_p": _finite(self.accuracy_p),
-            "conditional_p": _finite(self.conditional_p),
+            "chi2_p": round_finite(self.chi2_p),
+            "accuracy_p": round_finite(self.accuracy_p),
+            "conditional_p": round_finite(self.conditional_p),
         }
 
 
@@ -189,6 +190,3 @@ def _stratified_chi2(bins: np.ndarray, preds: np.ndarray, labels: np.ndarray,
                       where=expected > 0)
     return float(terms.sum())
 
-
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None

@@ -8,7 +8,6 @@ agreement between methods, a ranked table and a verdict. Rendering reads only th
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -17,7 +16,9 @@ from typing import Any, TypeVar
 import numpy as np
 
 from reportgen.attributions.registry import REGISTRY
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
+from reportgen.numbers import round_finite
+from reportgen.progress import Advance, Track
 from reportgen.quality import faithfulness as faith
 from reportgen.quality.agreement import agreement_matrix
 from reportgen.quality.ranks import TOP_FRACTION, title_of
@@ -34,8 +35,6 @@ from reportgen.quality.stability import STABILITY_METHODS, StabilityResult, meas
 from reportgen.quality.verdict import MethodQuality, rank_methods, write_verdict
 from reportgen.stats import bootstrap_mean_ci
 
-Advance = Callable[[int], None]
-Progress = Callable[[str, int], Advance | None]
 T = TypeVar("T")
 
 
@@ -98,7 +97,7 @@ class QualityResult:
             "methods": {row.name: self._method_summary(row) for row in self.rows},
             "ranking": [row.name for row in self.rows],
             "agreement": {"methods": list(self.methods),
-                          "matrix": [[_round(v) for v in line] for line in self.agreement]},
+                          "matrix": [[round_finite(v) for v in line] for line in self.agreement]},
             "verdict": self.verdict,
         }
 
@@ -106,19 +105,19 @@ class QualityResult:
         summary: dict[str, Any] = {
             "title": row.title,
             "rank": row.rank,
-            "deletion_auc": _round(row.deletion_auc),
-            "insertion_auc": _round(row.insertion_auc),
-            "random_deletion_auc": _round(row.random_deletion_auc),
-            "random_insertion_auc": _round(row.random_insertion_auc),
-            "faithfulness": _round(row.faithfulness),
-            "faithfulness_ci": [_round(v) for v in row.faithfulness_ci],
+            "deletion_auc": round_finite(row.deletion_auc),
+            "insertion_auc": round_finite(row.insertion_auc),
+            "random_deletion_auc": round_finite(row.random_deletion_auc),
+            "random_insertion_auc": round_finite(row.random_insertion_auc),
+            "faithfulness": round_finite(row.faithfulness),
+            "faithfulness_ci": [round_finite(v) for v in row.faithfulness_ci],
             "faithful": row.faithful,
             "sanity": self._sanity_summary(row),
             "stability": None,
         }
         if row.stability_jaccard is not None and self.stability is not None:
-            summary["stability"] = {"jaccard": _round(row.stability_jaccard),
-                                    "spearman": _round(row.stability_spearman),
+            summary["stability"] = {"jaccard": round_finite(row.stability_jaccard),
+                                    "spearman": round_finite(row.stability_spearman),
                                     "n_cases": len(self.stability.positions),
                                     "seeds": list(self.stability.seeds)}
         return summary
@@ -129,19 +128,14 @@ class QualityResult:
             return {"run": False, "reason": sanity.reason, "spearman": None, "ssim": None,
                     "passed": None}
         return {
-            "run": True, "spearman": _round(row.sanity_spearman), "ssim": _round(row.sanity_ssim),
+            "run": True, "spearman": round_finite(row.sanity_spearman), "ssim": round_finite(row.sanity_ssim),
             "passed": row.sanity_passed,
             "n_cases": len(sanity.positions[row.name]) if sanity.positions else 0,
-            "stages": [{"randomised": stage, "spearman": _round(rho), "ssim": _round(ssim)}
+            "stages": [{"randomised": stage, "spearman": round_finite(rho), "ssim": round_finite(ssim)}
                        for stage, rho, ssim in zip(sanity.stages, sanity.spearman[row.name],
                                                    sanity.ssim[row.name])],
         }
 
-
-def _round(value: float | None, digits: int = 5) -> float | None:
-    if value is None or not math.isfinite(value):
-        return None
-    return round(float(value), digits)
 
 
 def assess_explanations(
@@ -152,7 +146,7 @@ def assess_explanations(
     methods: Sequence[str],
     seed: int = 0,
     batch_size: int | None = None,
-    progress: Progress | None = None,
+    progress: Track | None = None,
     settings: QualitySettings | None = None,
     method_params: Mapping[str, Mapping[str, object]] | None = None,
     gradcam_layer: str | None = None,
@@ -201,7 +195,7 @@ class _Run:
     batch_size: int | None
     params: dict[str, dict[str, object]]
     config: QualitySettings
-    progress: Progress | None
+    progress: Track | None
 
     def advance(self, description: str, total: int) -> Advance | None:
         return self.progress(description, total) if self.progress else None

@@ -22,18 +22,18 @@ a dependency): its pixel flipping calls the model once per step of each image, t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
+from reportgen.progress import Advance
 from reportgen.quality.ranks import importance
 
 Baseline = Literal["blur", "mean"]
-Advance = Callable[[int], None]
 
 BLUR_SIGMA = 4.0  # px on a 48x48 face; see the module docstring
 N_STEPS = 12  # curve points after the start: 8.3% of the pixels per step

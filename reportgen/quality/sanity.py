@@ -27,7 +27,7 @@ traced once.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import keras
@@ -37,10 +37,10 @@ from skimage.metrics import structural_similarity
 from reportgen.attributions.base import Explainer
 from reportgen.attributions.gradcam import walk_layers
 from reportgen.attributions.registry import make_explainer
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
+from reportgen.progress import Advance
 from reportgen.quality.ranks import importance, spearman_rows
 
-Advance = Callable[[int], None]
 MAX_SPEARMAN = 0.5
 MAX_SSIM = 0.5
 

@@ -9,14 +9,15 @@ rely on gives about the same picture whatever the seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
 import numpy as np
 
 from reportgen.attributions.registry import make_explainer
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
+from reportgen.progress import Advance
 from reportgen.quality.ranks import (
     TOP_FRACTION,
     importance,
@@ -25,7 +26,6 @@ from reportgen.quality.ranks import (
     top_regions,
 )
 
-Advance = Callable[[int], None]
 STABILITY_METHODS = ("lime", "shap")
 
 

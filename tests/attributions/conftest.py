@@ -13,7 +13,7 @@ import keras
 import numpy as np
 import pytest
 
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 from tests.conftest import make_classifier
 
 SIZE = 48

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from reportgen.attributions import run_attributions
-from reportgen.figures.attributions import (
+from reportgen.report.figures.attributions import (
     attribution_figures,
     colour_limit,
     mean_figure,
     supporting_view,
 )
-from reportgen.render import make_environment
+from reportgen.report.render import make_environment
 from tests.attributions.conftest import block_images
 
 CLASS_NAMES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]

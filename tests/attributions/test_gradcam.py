@@ -10,7 +10,7 @@ import pytest
 
 from reportgen.attributions.gradcam import GradCamExplainer, find_layer
 from reportgen.errors import InputError
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 from tests.attributions.conftest import make_classifier
 
 

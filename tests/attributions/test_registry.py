@@ -16,7 +16,7 @@ from reportgen.attributions import (
     make_explainer,
 )
 from reportgen.errors import InputError
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 
 
 def test_registry_names_and_defaults():

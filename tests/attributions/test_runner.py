@@ -11,7 +11,7 @@ import pytest
 from reportgen.attributions import run_attributions
 from reportgen.attributions.runner import grid_cases, mean_groups
 from reportgen.errors import InputError
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 from tests.attributions.conftest import block_images
 
 METHODS = ["lime", "saliency", "gradcam"]

@@ -19,7 +19,7 @@ import pytest
 import tensorflow as tf
 from scipy.ndimage import gaussian_filter
 
-from reportgen.model import Classifier, InputScale, LoadedModel
+from reportgen.loading.model import Classifier, InputScale, LoadedModel
 
 CLASS_NAMES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 SAD = 4

@@ -105,8 +105,8 @@ def test_probe_batching_does_not_change_results(planted_classifier, faces, monke
 def test_too_few_images_state_no_finding(planted_classifier, faces) -> None:
     """The same planted shortcut on 12 images: the bootstrap cannot back a finding there."""
     from reportgen.bias.findings import MIN_IMAGES
-    from reportgen.checks import evaluate_checks
-    from reportgen.policy import Policy
+    from reportgen.gating.policy import Policy
+    from reportgen.gating.verdict import evaluate_checks
 
     images, labels = faces
     dark_sad = [k for k in range(len(labels)) if labels[k] == 4][:12]

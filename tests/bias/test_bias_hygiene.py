@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from reportgen.bias.hygiene import check_hygiene, perceptual_hashes
+from reportgen.report.render import make_environment
 
 NAMES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 
@@ -45,7 +46,9 @@ def test_planted_problems_are_found() -> None:
     json.dumps(summary, allow_nan=False)
     assert summary["conflicting_labels"]["examples"][0] == {
         "sources": ["row 4", "row 11"], "labels": ["sad", "angry"]}
-    assert result.exact_groups[0].uris[0].startswith("data:image/png;base64,")
+    # The stage keeps pixels; the renderer turns them into thumbnails.
+    uris = make_environment().filters["data_uris"](result.exact_groups[0].images)
+    assert uris[0].startswith("data:image/png;base64,")
 
 
 def test_clean_set_has_no_problems() -> None:

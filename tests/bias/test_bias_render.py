@@ -9,7 +9,7 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from reportgen.bias import check_hygiene
-from reportgen.figures.bias import bias_figures
+from reportgen.report.figures.bias import bias_figures
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -17,7 +17,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 def _environment() -> Environment:
     """The report's filters, as the lead's renderer registers them (same names, same inputs)."""
     try:
-        from reportgen.render import make_environment
+        from reportgen.report.render import make_environment
 
         return make_environment()
     except ImportError:  # the renderer is not there yet: stand-ins with the documented behaviour

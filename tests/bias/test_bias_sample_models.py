@@ -27,8 +27,8 @@ pytestmark = [
 
 
 def _analyse(path: Path):
-    from reportgen.data import load_dataset
-    from reportgen.model import Classifier, InputScale, load_model
+    from reportgen.loading.data import load_dataset
+    from reportgen.loading.model import Classifier, InputScale, load_model
 
     dataset = load_dataset(PUBLIC_TEST)
     loaded = load_model(path)

@@ -9,18 +9,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from reportgen.checks import (
-    CHECKS,
-    Check,
-    CheckSpec,
-    RecallLimits,
-    all_passed,
-    evaluate_checks,
-    metric_bound,
-    print_checks,
-)
 from reportgen.errors import InputError
-from reportgen.policy import Policy, parse_policy
+from reportgen.gating.checks import CHECKS, metric_bound
+from reportgen.gating.limits import Check, CheckSpec, RecallLimits
+from reportgen.gating.policy import Policy, parse_policy
+from reportgen.gating.table import print_checks
+from reportgen.gating.verdict import all_passed, evaluate_checks
 
 
 def run(limits: dict[str, Any], summary: dict, baseline: dict | None = None, use_ci: bool = False):

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from reportgen.compare import bias_deltas, bias_effects, compare, load_baseline
 from reportgen.errors import InputError
-from reportgen.figures.compare import comparison_figures
+from reportgen.gating.compare import bias_deltas, bias_effects, compare, load_baseline
+from reportgen.report.figures.compare import comparison_figures
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
@@ -128,7 +128,7 @@ def test_figures_are_png_data_uris(make_summary, make_probe) -> None:
 
 
 def _environment() -> Environment:
-    """Like the report's (reportgen.render): autoescaping, strict, the filters partials use."""
+    """Like the report's (reportgen.report.render): autoescaping, strict, the filters partials use."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -191,8 +191,8 @@ def test_probe_rate_changes_with_cis_are_used(make_summary) -> None:
 def test_summary_sentence_names_the_regressions(make_summary, make_probe) -> None:
     from types import SimpleNamespace
 
-    from reportgen.checks import Check
-    from reportgen.narrative import comparison_finding
+    from reportgen.gating.limits import Check
+    from reportgen.report.narrative import comparison_finding
 
     baseline = make_summary(accuracy=0.62, probes=[make_probe("blur", {"sad": 0.1}, {"sad": 0.12})])
     candidate = make_summary(accuracy=0.60, recalls={"fear": 0.30},

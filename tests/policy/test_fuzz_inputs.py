@@ -10,10 +10,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reportgen.checks import CHECKS, evaluate_checks
-from reportgen.compare import compare, validate_summary
 from reportgen.errors import InputError
-from reportgen.policy import load_policy, parse_policy
+from reportgen.gating.checks import CHECKS
+from reportgen.gating.compare import compare, validate_summary
+from reportgen.gating.policy import load_policy, parse_policy
+from reportgen.gating.verdict import evaluate_checks
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy.toml"
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.checks import Check, evaluate_checks
 from reportgen.errors import InputError
-from reportgen.junit import junit_xml, write_junit
-from reportgen.policy import load_policy
+from reportgen.gating.junit import junit_xml, write_junit
+from reportgen.gating.limits import Check
+from reportgen.gating.policy import load_policy
+from reportgen.gating.verdict import evaluate_checks
 
 CHECKS = [
     Check("min_accuracy", 0.61, 0.55, True, "accuracy 0.61 >= 0.55"),

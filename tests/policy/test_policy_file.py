@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.checks import CHECKS, RecallLimits
 from reportgen.errors import InputError
-from reportgen.policy import OPTIONS, Policy, load_policy
+from reportgen.gating.checks import CHECKS
+from reportgen.gating.limits import RecallLimits
+from reportgen.gating.policy import OPTIONS, Policy, load_policy
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "policy.toml"
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 from tests.conftest import make_classifier
 
 SIZE = 48

@@ -10,10 +10,10 @@ import pytest
 from markupsafe import escape
 
 from reportgen.attributions import make_explainer
-from reportgen.figures.quality import quality_figures
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 from reportgen.quality import QualityResult, QualitySettings, assess_explanations
-from reportgen.render import make_environment
+from reportgen.report.figures.quality import quality_figures
+from reportgen.report.render import make_environment
 
 CLASS_NAMES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 METHODS = ["saliency", "gradcam", "ig", "lime"]

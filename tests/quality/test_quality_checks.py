@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from reportgen.checks import Inputs, RecallLimits
 from reportgen.errors import InputError
-from reportgen.quality.checks import min_faithfulness, require_sanity_pass
+from reportgen.gating.limits import Inputs, RecallLimits
+from reportgen.gating.quality_checks import min_faithfulness, require_sanity_pass
 
 
 def summary(**methods: dict[str, Any]) -> dict[str, Any]:

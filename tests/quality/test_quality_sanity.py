@@ -11,7 +11,7 @@ import pytest
 from scipy.ndimage import sobel
 
 from reportgen.attributions import REGISTRY, Explainer, make_explainer
-from reportgen.model import Classifier
+from reportgen.loading.model import Classifier
 from reportgen.quality.sanity import (
     Cascade,
     check_randomisation,

@@ -14,10 +14,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from reportgen.checks import Check
 from reportgen.errors import InputError
+from reportgen.gating.checks import Check
 
-SUITE_NAME = "reportgen.policy"
+SUITE_NAME = "reportgen.gating.policy"
 
 
 def junit_tree(

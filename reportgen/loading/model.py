@@ -11,7 +11,6 @@ import hashlib
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 import keras
@@ -20,18 +19,10 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from reportgen.errors import InputError
+from reportgen.loading.pixels import InputScale
 
 FREEZE_CHECK_IMAGES = 32  # images on which the frozen graph must match the live model
 FREEZE_TOLERANCE = 1e-4  # largest allowed |difference| in an output probability
-
-
-class InputScale(str, Enum):
-    """How 0–255 pixels are scaled before they enter the model."""
-
-    AUTO = "auto"
-    RAW = "0-255"
-    UNIT = "0-1"
-    SYMMETRIC = "-1-1"
 
 
 def scale_pixels(pixels: tf.Tensor, scale: InputScale) -> tf.Tensor:

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from reportgen.numbers import round_all, round_finite
+from reportgen.result import AuditResult
 
-from reportgen.pipeline import AuditResult
+if TYPE_CHECKING:
+    from reportgen.gating.verdict import Verdict
 
 SCHEMA_VERSION = 1
 
 
-def _round(value: float, digits: int = 6) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(float(value), digits)
-
-
-def _interval(pair: tuple[float, float]) -> list[float | None]:
-    return [_round(pair[0]), _round(pair[1])]
 
 
 def build_summary(result: AuditResult) -> dict[str, Any]:
@@ -33,11 +28,11 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
         "metrics": _metrics(result, names),
         "cases": [
             {"group": c.group, "source": c.source, "true": names[c.true], "pred": names[c.pred],
-             "p_pred": _round(c.p_pred, 4)}
+             "p_pred": round_finite(c.p_pred)}
             for c in result.selection.cases
         ],
         "bias": result.bias.to_summary() if result.bias is not None else {"findings": [], "probes": []},
-        "checks": [check.to_summary() for check in result.checks],
+        "checks": [],
         "timings": dict(result.timings),
         "notes": list(result.notes),
     }
@@ -49,9 +44,17 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
         summary["attributions"] = {}
     if result.hygiene is not None:
         summary["hygiene"] = result.hygiene.to_summary()
-    if result.comparison is not None:
-        summary["comparison"] = result.comparison.to_summary()
     return summary
+
+
+def with_verdict(summary: dict[str, Any], verdict: Verdict, timings: dict[str, float]) -> dict[str, Any]:
+    """The summary completed with the verdict's checks and comparison and the final timings
+    (which include the stages that ran after the summary was built, such as rendering)."""
+    completed = {**summary, "checks": [check.to_summary() for check in verdict.checks],
+                 "timings": dict(timings)}
+    if verdict.comparison is not None:
+        completed["comparison"] = verdict.comparison.to_summary()
+    return completed
 
 
 def _model(result: AuditResult) -> dict[str, Any]:
@@ -63,7 +66,7 @@ def _model(result: AuditResult) -> dict[str, Any]:
         "n_params": model.loaded.n_params,
         "input_scale": model.scale.scale.value,
         "input_scale_reason": model.scale.reason,
-        "input_scale_accuracies": {k: _round(v) for k, v in model.scale.accuracies.items()},
+        "input_scale_accuracies": {k: round_finite(v) for k, v in model.scale.accuracies.items()},
         "softmax_applied": model.softmax_applied,
         "n_nonfinite_predictions": model.n_nonfinite,
     }
@@ -84,22 +87,22 @@ def _data(result: AuditResult) -> dict[str, Any]:
 def _metrics(result: AuditResult, names: list[str]) -> dict[str, Any]:
     ev = result.evaluation
     return {
-        "accuracy": _round(ev.accuracy),
-        "accuracy_ci": _interval(ev.accuracy_ci),
-        "balanced_accuracy": _round(ev.balanced_accuracy),
-        "balanced_accuracy_ci": _interval(ev.balanced_accuracy_ci),
-        "macro_f1": _round(ev.macro_f1),
-        "macro_f1_ci": _interval(ev.macro_f1_ci),
-        "top2_accuracy": _round(ev.top2_accuracy),
-        "ece": _round(ev.ece),
-        "ece_ci": _interval(ev.ece_ci),
+        "accuracy": round_finite(ev.accuracy),
+        "accuracy_ci": round_all(ev.accuracy_ci),
+        "balanced_accuracy": round_finite(ev.balanced_accuracy),
+        "balanced_accuracy_ci": round_all(ev.balanced_accuracy_ci),
+        "macro_f1": round_finite(ev.macro_f1),
+        "macro_f1_ci": round_all(ev.macro_f1_ci),
+        "top2_accuracy": round_finite(ev.top2_accuracy),
+        "ece": round_finite(ev.ece),
+        "ece_ci": round_all(ev.ece_ci),
         "per_class": {
-            name: {"precision": _round(m.precision), "recall": _round(m.recall), "f1": _round(m.f1),
-                   "support": m.support, "recall_ci": _interval(m.recall_ci)}
+            name: {"precision": round_finite(m.precision), "recall": round_finite(m.recall), "f1": round_finite(m.f1),
+                   "support": m.support, "recall_ci": round_all(m.recall_ci)}
             for name, m in zip(names, ev.per_class)
         },
         "confusion_matrix": ev.confusion.astype(int).tolist(),
-        "confusion_matrix_normalised": np.round(ev.confusion_normalised, 6).tolist(),
+        "confusion_matrix_normalised": [round_all(row) for row in ev.confusion_normalised],
         "sink_class": names[ev.sink_class],
     }
 

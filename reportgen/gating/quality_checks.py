@@ -1,6 +1,6 @@
 """Gate checks on explanation quality, evaluated over ``summary["quality"]``.
 
-Two evaluators in the shape of ``reportgen.checks`` (``(name, limit, inputs) -> [Check]``),
+Two evaluators in the shape of ``reportgen.gating.checks`` (``(name, limit, inputs) -> [Check]``),
 for the lead to register in ``CHECKS``::
 
     "min_faithfulness": CheckSpec("thresholds", "recall", min_faithfulness),
@@ -15,7 +15,7 @@ and its insertion margin (its insertion AUC − random-map insertion AUC), in pr
 ``require_sanity_pass = true`` fails when any method did not pass the randomisation check.
 Every registered method queries the model, so every one depends on the weights. A check
 that could not run (a bare SavedModel, or an audit with ``--methods none``) fails closed, as
-the other checks do when their input is missing; in a ``gate`` summary ``reportgen.checks``
+the other checks do when their input is missing; in a ``gate`` summary ``reportgen.gating.checks``
 skips them before they get here.
 """
 
@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reportgen.checks import Check, Inputs, RecallLimits, bound_check
-from reportgen.compare import lookup
 from reportgen.errors import InputError
+from reportgen.gating.compare import lookup
+from reportgen.gating.limits import Check, Inputs, RecallLimits, bound_check
 
 NO_QUALITY = "the summary has no explanation-quality analysis (run `reportgen audit` with methods)"
 

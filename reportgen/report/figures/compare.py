@@ -7,8 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 
-from reportgen.compare import Comparison
-from reportgen.figures.common import new_figure, to_data_uri
+from reportgen.gating.compare import Comparison
+from reportgen.report.figures.common import new_figure, to_data_uri
 
 # Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
 BLUE, ORANGE, GREY = "#0072B2", "#E69F00", "#999999"

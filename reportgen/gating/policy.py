@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from reportgen.checks import CHECKS, SEVERITIES, LimitKind, RecallLimits
 from reportgen.errors import InputError
+from reportgen.gating.checks import CHECKS
+from reportgen.gating.limits import LimitKind, RecallLimits
+from reportgen.severity import Severity
 
 SECTIONS = ("thresholds", "baseline", "options")
 OPTIONS: dict[str, type] = {"use_ci": bool}
@@ -123,8 +125,8 @@ def _points(value: Any, where: str) -> float:
 
 
 def _severity(value: Any, where: str) -> str:
-    if value not in SEVERITIES:
-        raise InputError(f"{where} must be one of {', '.join(SEVERITIES)}, got {value!r}")
+    if value not in list(Severity):
+        raise InputError(f"{where} must be one of {', '.join(Severity)}, got {value!r}")
     return str(value)
 
 

@@ -22,7 +22,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 from skimage.segmentation import find_boundaries
 
 from reportgen.attributions.result import AttributionResult
-from reportgen.figures.common import new_figure, to_data_uri
+from reportgen.report.figures.common import new_figure, to_data_uri
 
 SIGNED = LinearSegmentedColormap.from_list(
     "attribution_signed", [(0.85, 0.1, 0.1, 0.9), (1.0, 1.0, 1.0, 0.0), (0.05, 0.65, 0.15, 0.9)]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.evaluate import Evaluation
+from reportgen.evaluation.evaluate import Evaluation
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from reportgen.bias.probes import (
     SEMI_AXES,
     apply_probe,
 )
-from reportgen.figures.common import image_to_data_uri, new_figure, to_data_uri
+from reportgen.report.figures.common import image_to_data_uri, new_figure, to_data_uri
 
 WIDTH = 6.6  # inches: the report's text width
 DIVERGING = "RdBu_r"

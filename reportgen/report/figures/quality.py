@@ -13,11 +13,11 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from reportgen.figures.attributions import FONT, HEAT, Mosaic, colour_limit
-from reportgen.figures.common import new_figure, to_data_uri
 from reportgen.quality.assess import QualityResult
 from reportgen.quality.faithfulness import baseline_images, pixel_ranks, random_maps
 from reportgen.quality.ranks import importance
+from reportgen.report.figures.attributions import FONT, HEAT, Mosaic, colour_limit
+from reportgen.report.figures.common import new_figure, to_data_uri
 
 WIDTH = 6.6  # inches: the report's text width
 EXAMPLE_FRACTION = 0.25  # share of pixels removed in the example thumbnails

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from reportgen.data import _MAX_REPORTED, IMAGE_SIZE, IMAGE_SUFFIXES, Dataset
 from reportgen.errors import InputError
+from reportgen.loading.dataset import IMAGE_SIZE, IMAGE_SUFFIXES, MAX_REPORTED, Dataset
 
 
 def _subdirs(path: Path) -> dict[str, Path]:
@@ -68,7 +68,7 @@ def load_folders(
         path=path,
         split=split,
         n_skipped=len(bad) + len(unknown),
-        skipped_examples=skipped[:_MAX_REPORTED],
+        skipped_examples=skipped[:MAX_REPORTED],
         splits=tuple(split_folders(path, class_names)) if split is not None else (),
     )
 

@@ -12,13 +12,18 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from reportgen.figures.common import image_to_data_uri, to_data_uri
-from reportgen.figures.performance import confusion_figure, per_class_figure, reliability_figure
-from reportgen.narrative import key_findings
-from reportgen.pipeline import AuditResult
-from reportgen.select import Case
+from reportgen.evaluation.select import Case
+from reportgen.gating.verdict import Verdict
+from reportgen.report.figures.common import image_to_data_uri, to_data_uri
+from reportgen.report.figures.performance import (
+    confusion_figure,
+    per_class_figure,
+    reliability_figure,
+)
+from reportgen.report.narrative import key_findings
+from reportgen.result import AuditResult
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 THUMBNAIL_PX = 96
 
 
@@ -59,6 +64,11 @@ def fmt_ci(pair: Any, kind: str = "num") -> str:
     return f"[{low:.3f}, {high:.3f}]" if _finite(low) and _finite(high) else "–"
 
 
+def _data_uris(images: Any) -> list[str]:
+    """PNG data URIs of grey images (N, H, W) uint8, for thumbnails in templates."""
+    return [image_to_data_uri(image) for image in images]
+
+
 def make_environment() -> Environment:
     """Jinja2 environment: autoescaped HTML, number formatting as registered filters."""
     env = Environment(
@@ -68,7 +78,7 @@ def make_environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_num, ci=fmt_ci)
+    env.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_num, ci=fmt_ci, data_uris=_data_uris)
     return env
 
 
@@ -88,15 +98,17 @@ def _gallery(result: AuditResult, cases: list[Case]) -> list[dict[str, Any]]:
     ]
 
 
-def build_context(result: AuditResult) -> dict[str, Any]:
+def build_context(result: AuditResult, verdict: Verdict | None = None) -> dict[str, Any]:
     """Everything the templates show, computed from the result (figures as data URIs)."""
+    verdict = verdict or Verdict()
     names = list(result.options.class_names)
     ev = result.evaluation
     groups = result.selection.by_group()
     context: dict[str, Any] = {
         "r": result,
+        "verdict": verdict,
         "class_names": names,
-        "key_findings": key_findings(result),
+        "key_findings": key_findings(result, verdict),
         "figs": {
             "confusion": to_data_uri(confusion_figure(ev, names)),
             "reliability": to_data_uri(reliability_figure(ev)),
@@ -107,7 +119,7 @@ def build_context(result: AuditResult) -> dict[str, Any]:
         "confusions": _confusion_rows(result, names),
         "sink": _sink(result, names),
     }
-    context.update(_optional_sections(result, names))
+    context.update(_optional_sections(result, verdict, names))
     return context
 
 
@@ -141,37 +153,37 @@ def _sink(result: AuditResult, names: list[str]) -> dict[str, Any]:
             "group": f"wrong-as-{names[sink]}"}
 
 
-def _optional_sections(result: AuditResult, names: list[str]) -> dict[str, Any]:
+def _optional_sections(result: AuditResult, verdict: Verdict, names: list[str]) -> dict[str, Any]:
     """Contexts of the sections that other stages contribute, when they ran."""
     extra: dict[str, Any] = {"attr": None, "quality": None, "bias": None, "hygiene": None,
                              "comparison": None}
     if result.attributions is not None:
-        from reportgen.figures.attributions import attribution_figures
+        from reportgen.report.figures.attributions import attribution_figures
 
         extra["attr"] = result.attributions
         extra["attr_figs"] = attribution_figures(result.attributions, names)
     if result.quality is not None:
-        from reportgen.figures.quality import quality_figures
+        from reportgen.report.figures.quality import quality_figures
 
         extra["quality"] = result.quality
         extra["quality_figs"] = quality_figures(result.quality, names)
     if result.bias is not None:
-        from reportgen.figures.bias import bias_figures
+        from reportgen.report.figures.bias import bias_figures
 
         extra["bias"] = result.bias
         extra["bias_figs"] = bias_figures(result.bias, names)
     extra["hygiene"] = result.hygiene
-    if result.comparison is not None:
-        from reportgen.figures.compare import comparison_figures
+    if verdict.comparison is not None:
+        from reportgen.report.figures.compare import comparison_figures
 
-        extra["comparison"] = result.comparison
-        extra["comparison_figs"] = comparison_figures(result.comparison, names)
+        extra["comparison"] = verdict.comparison
+        extra["comparison_figs"] = comparison_figures(verdict.comparison, names)
     return extra
 
 
-def render_html(result: AuditResult) -> str:
+def render_html(result: AuditResult, verdict: Verdict | None = None) -> str:
     """The whole report as one self-contained HTML document."""
-    return make_environment().get_template("report.html").render(**build_context(result))
+    return make_environment().get_template("report.html").render(**build_context(result, verdict))
 
 
 def data_only_fetcher() -> Any:

@@ -6,8 +6,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from reportgen.evaluate import Evaluation
-from reportgen.figures.common import new_figure
+from reportgen.evaluation.evaluate import Evaluation
+from reportgen.report.figures.common import new_figure
 
 
 def plot_confusion(ax: Axes, matrix: np.ndarray, class_names: list[str], title: str,

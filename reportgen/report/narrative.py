@@ -7,7 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from reportgen.pipeline import AuditResult
+from reportgen.gating.checks import CHECKS
+from reportgen.gating.verdict import Verdict
+from reportgen.result import AuditResult
 
 # Regressions that make the baseline sentence a warning when no policy judges them; the same
 # numbers as examples/policy.toml's [baseline] limits (accuracy and recall in pp, bias in pp).
@@ -18,13 +20,13 @@ def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
-def key_findings(result: AuditResult) -> list[dict[str, str]]:
+def key_findings(result: AuditResult, verdict: Verdict) -> list[dict[str, str]]:
     """Sentences with a severity (info, warning or critical), most important first."""
     names = list(result.options.class_names)
     ev = result.evaluation
     low, high = ev.accuracy_ci
     split = result.dataset.split or result.dataset.path.name
-    sentences = [comparison_finding(result)] if result.comparison is not None else []
+    sentences = [comparison_finding(verdict)] if verdict.comparison is not None else []
     sentences += [
         _finding("info", f"Accuracy is {_pct(ev.accuracy)} (95% CI {_pct(low)}–{_pct(high)}) on "
                  f"{len(ev.labels):,} images of {split}; balanced accuracy {_pct(ev.balanced_accuracy)}, "
@@ -65,11 +67,11 @@ def key_findings(result: AuditResult) -> list[dict[str, str]]:
     return sentences
 
 
-def comparison_finding(result: AuditResult) -> dict[str, str]:
+def comparison_finding(verdict: Verdict) -> dict[str, str]:
     """One sentence on what changed against the baseline: accuracy, the worst recall drop and
     the largest bias-effect growth. A warning when a [baseline] check failed or, without
     such checks, when a change passes ``REGRESSION_PP``."""
-    comparison = result.comparison
+    comparison = verdict.comparison
     name = Path(str(comparison.baseline_model.get("path") or "the baseline")).name
     parts = []
     accuracy = next((m for m in comparison.overall if m.name == "accuracy"), None)
@@ -86,14 +88,12 @@ def comparison_finding(result: AuditResult) -> dict[str, str]:
         parts.append(f"largest bias-effect growth {grown.probe} → '{grown.class_name}' "
                      f"{grown.baseline:+.1f} → {grown.candidate:+.1f} pp")
     text = f"Against the baseline {name}: " + ("; ".join(parts) or "no metric changed") + "."
-    return _finding(_comparison_severity(result, accuracy, worst, grown), text)
+    return _finding(_comparison_severity(verdict, accuracy, worst, grown), text)
 
 
-def _comparison_severity(result: AuditResult, accuracy: Any, worst: Any, grown: Any) -> str:
-    from reportgen.checks import CHECKS
-
+def _comparison_severity(verdict: Verdict, accuracy: Any, worst: Any, grown: Any) -> str:
     # Check names are registry keys, with "[class]" appended for per-class checks.
-    specs = [(c, CHECKS.get(c.name.split("[")[0])) for c in result.checks]
+    specs = [(c, CHECKS.get(c.name.split("[")[0])) for c in verdict.checks]
     judged = [c for c, spec in specs if spec and spec.section == "baseline" and not c.skipped]
     if judged:
         return "warning" if any(not c.passed for c in judged) else "info"

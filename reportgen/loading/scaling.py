@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from reportgen.model import Classifier, InputScale, LoadedModel
+from reportgen.loading.model import Classifier, InputScale, LoadedModel
 
 CANDIDATES = (InputScale.RAW, InputScale.UNIT, InputScale.SYMMETRIC)
 MAX_PROBE_IMAGES = 700

@@ -6,42 +6,19 @@ Every image keeps its source (CSV row number or file path) so that the report ca
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from reportgen.errors import InputError
-
-FER2013_CLASSES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-IMAGE_SIZE = 48
-N_PIXELS = IMAGE_SIZE * IMAGE_SIZE
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm"}
-_MAX_REPORTED = 5
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """One split of FER2013 in memory.
-
-    images: (N, 48, 48) uint8 grey; labels: (N,) int64 class indices into ``class_names``;
-    sources: (N,) "row R" (data rows counted from 1, the header not counted) or the file path.
-    """
-
-    images: np.ndarray
-    labels: np.ndarray
-    sources: list[str]
-    class_names: tuple[str, ...]
-    path: Path
-    split: str | None
-    n_skipped: int = 0
-    skipped_examples: list[str] = field(default_factory=list)
-    splits: tuple[str, ...] = ()  # every split stored at ``path`` (CSV Usage values or split folders)
-
-    @property
-    def class_counts(self) -> dict[str, int]:
-        counts = np.bincount(self.labels, minlength=len(self.class_names))
-        return {name: int(count) for name, count in zip(self.class_names, counts)}
+from reportgen.loading.dataset import (
+    FER2013_CLASSES,
+    IMAGE_SIZE,
+    MAX_REPORTED,
+    N_PIXELS,
+    Dataset,
+)
+from reportgen.loading.folders import load_folders
 
 
 def load_dataset(
@@ -55,8 +32,6 @@ def load_dataset(
     if not path.exists():
         raise InputError(f"{path}: data not found")
     if path.is_dir():
-        from reportgen.folders import load_folders
-
         dataset = load_folders(path, split, class_names, skip_bad)
     elif path.name.lower().endswith((".csv", ".csv.gz")):
         dataset = load_csv(path, split, class_names, skip_bad)
@@ -124,7 +99,7 @@ def load_csv(
         path=path,
         split=split if split is not None else (next(iter(usages)) if len(usages) == 1 else None),
         n_skipped=len(bad_rows),
-        skipped_examples=[f"row {row}: {problem}" for row, problem in bad[:_MAX_REPORTED]],
+        skipped_examples=[f"row {row}: {problem}" for row, problem in bad[:MAX_REPORTED]],
         splits=tuple(sorted(usages)),
     )
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from reportgen.errors import InputError
+from reportgen.numbers import round_all, round_finite
 
 OVERALL_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "ece", "top2_accuracy")
 CLASS_METRICS = ("precision", "recall", "f1")
@@ -117,7 +118,7 @@ class Comparison:
                 {**vars(c), **{m: vars(getattr(c, m)) for m in CLASS_METRICS}}
                 for c in self.per_class
             ],
-            "confusion_delta_pp": np.round(self.confusion_delta, 4).tolist(),
+            "confusion_delta_pp": [round_all(row) for row in self.confusion_delta],
             "bias": [vars(b) for b in self.bias],
             "notes": list(self.notes),
         }
@@ -286,7 +287,7 @@ def bias_deltas(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> li
         old_pp = old.effect if old else 0.0
         new_pp = new.effect if new else 0.0
         deltas.append(
-            BiasDelta(key[0], key[1], old_pp, new_pp, round(abs(new_pp) - abs(old_pp), 6),
+            BiasDelta(key[0], key[1], old_pp, new_pp, round_finite(abs(new_pp) - abs(old_pp)),
                       old is None)
         )
     return sorted(deltas, key=lambda d: -d.growth)
@@ -309,7 +310,7 @@ def _class_delta(
 
 def _metric_delta(name: str, baseline: Any, candidate: Any) -> MetricDelta:
     old, new = _optional_float(baseline), _optional_float(candidate)
-    delta = None if old is None or new is None else round(100.0 * (new - old), 6)
+    delta = None if old is None or new is None else round_finite(100.0 * (new - old))
     return MetricDelta(name, old, new, delta)
 
 
