@@ -4,8 +4,9 @@ Imports point one way: ``limits`` ← ``quality_checks``/``checks`` ← ``policy
 ``compare`` and ``junit`` stand beside them. Nothing here imports the runner or TensorFlow.
 """
 
+from reportgen.gating.baseline import load_baseline
 from reportgen.gating.checks import CHECKS
-from reportgen.gating.compare import Comparison, compare, load_baseline
+from reportgen.gating.compare import Comparison, compare
 from reportgen.gating.limits import Check, RecallLimits
 from reportgen.gating.policy import Policy, load_policy
 from reportgen.gating.verdict import Verdict, evaluate_checks, judge, load_gate_inputs

@@ -11,7 +11,7 @@ from typing import Any
 
 from reportgen.errors import InputError
 from reportgen.gating import quality_checks
-from reportgen.gating.compare import bias_effects, lookup
+from reportgen.gating.effects import bias_effects
 from reportgen.gating.limits import (
     Check,
     CheckSpec,
@@ -21,6 +21,7 @@ from reportgen.gating.limits import (
     bound_check,
     fmt,
     is_pair,
+    lookup,
     within,
 )
 from reportgen.severity import Severity

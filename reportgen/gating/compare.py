@@ -7,51 +7,17 @@ Bias effects are already in pp in the summary.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from reportgen.errors import InputError
+from reportgen.gating.baseline import CLASS_METRICS, OVERALL_METRICS
+from reportgen.gating.effects import bias_effects, optional_float
+from reportgen.gating.limits import lookup
 from reportgen.numbers import round_all, round_finite
-
-OVERALL_METRICS = ("accuracy", "balanced_accuracy", "macro_f1", "ece", "top2_accuracy")
-CLASS_METRICS = ("precision", "recall", "f1")
-# A summary without these cannot be compared or gated on; everything else is optional.
-REQUIRED_KEYS = (
-    ("data", "class_names"),
-    ("metrics", "accuracy"),
-    ("metrics", "per_class"),
-    ("metrics", "confusion_matrix"),
-)
-
-
-@dataclass(frozen=True)
-class Effect:
-    """One bias effect: how far a probe or slice moves predictions toward ``class_name``.
-
-    ``effect`` is in percentage points; ``ci_low``/``ci_high`` are its CI in pp, or None
-    when the source (a probe's raw rates) carries no interval.
-    """
-
-    probe: str
-    class_name: str
-    effect: float
-    ci_low: float | None = None
-    ci_high: float | None = None
-    finding_id: str | None = None
-
-    def magnitude(self, use_ci: bool) -> float:
-        """|effect| in pp; with ``use_ci``, the CI's distance from zero (0 if it spans 0)."""
-        if not use_ci or self.ci_low is None or self.ci_high is None:
-            return abs(self.effect)
-        if self.ci_low <= 0.0 <= self.ci_high:
-            return 0.0
-        return min(abs(self.ci_low), abs(self.ci_high))
 
 
 @dataclass(frozen=True)
@@ -124,133 +90,6 @@ class Comparison:
         }
 
 
-def lookup(summary: Mapping[str, Any], path: Sequence[str]) -> Any:
-    """``summary[path[0]][path[1]]…``, or None where any key is missing."""
-    node: Any = summary
-    for key in path:
-        if not isinstance(node, Mapping) or key not in node:
-            return None
-        node = node[key]
-    return node
-
-
-def validate_summary(summary: Any, source: str) -> dict[str, Any]:
-    """Raise InputError naming ``source`` if ``summary`` lacks what comparison needs."""
-    if not isinstance(summary, dict):
-        raise InputError(f"{source}: not a summary.json object")
-    for path in REQUIRED_KEYS:
-        if lookup(summary, path) is None:
-            raise InputError(f"{source}: missing key {'.'.join(path)}")
-    names, metrics = summary["data"]["class_names"], summary["metrics"]
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        raise InputError(f"{source}: data.class_names is not a list of names")
-    for metric in OVERALL_METRICS:
-        _require_number(metrics.get(metric), f"{source}: metrics.{metric}")
-    if not isinstance(metrics["per_class"], dict):
-        raise InputError(f"{source}: metrics.per_class is not an object")
-    for name, stats in metrics["per_class"].items():
-        if not isinstance(stats, dict):
-            raise InputError(f"{source}: metrics.per_class.{name} is not an object")
-        for key in (*CLASS_METRICS, "support"):
-            _require_number(stats.get(key), f"{source}: metrics.per_class.{name}.{key}")
-    try:
-        matrix = np.asarray(metrics["confusion_matrix"], dtype=np.float64)
-    except (TypeError, ValueError):
-        matrix = np.full((0,), np.nan)
-    square = matrix.shape == (len(names), len(names))
-    # Whole counts below 2**53 survive the float round trip and fit int64 exactly.
-    counts = np.isfinite(matrix).all() and ((matrix >= 0) & (matrix < 2**53)).all()
-    if not (square and counts and (matrix == np.floor(matrix)).all()):
-        raise InputError(
-            f"{source}: metrics.confusion_matrix is not a {len(names)}x{len(names)} table of counts"
-        )
-    _validate_bias(summary, source)
-    return summary
-
-
-def _require_number(value: Any, where: str) -> None:
-    """Finite numbers, NaN and null (NaN upstream) pass; anything else is an InputError."""
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isinf(value):
-        raise InputError(f"{where} is not a number: {value!r:.40}")
-
-
-def _validate_bias(summary: Mapping[str, Any], source: str) -> None:
-    """The bias section is optional, but when present it must be readable by bias_effects."""
-    try:
-        bias_effects(summary)
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        problem = f"{type(err).__name__}: {err}"
-        raise InputError(f"{source}: malformed bias section ({problem})") from None
-
-
-def load_baseline(path: Path) -> dict[str, Any]:
-    """Read and validate a baseline ``summary.json``; every problem is an InputError."""
-    try:
-        summary = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: baseline summary not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: cannot read baseline summary ({err})") from None
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON (line {err.lineno}: {err.msg})") from None
-    except RecursionError:
-        raise InputError(f"{path}: JSON nested too deeply to be a summary") from None
-    return validate_summary(summary, str(path))
-
-
-def bias_effects(summary: Mapping[str, Any]) -> dict[tuple[str, str], Effect]:
-    """Every (probe, class) effect in a summary, from probes and findings.
-
-    A probe's ``rate_change_pp`` (effect and CI) is used when present, else the shift between
-    its ``rates_before`` and ``rates_after``. A finding replaces its probe's entry when its
-    |effect| is larger, and adds slices that are not probes. Nulls (NaN upstream) are skipped.
-    """
-    effects: dict[tuple[str, str], Effect] = {}
-    for probe in lookup(summary, ("bias", "probes")) or []:
-        for effect in _probe_effects(probe):
-            effects[(effect.probe, effect.class_name)] = effect
-    for finding in lookup(summary, ("bias", "findings")) or []:
-        if _optional_float(finding["effect"]) is None:
-            continue
-        key = (str(finding["probe"]), str(finding["class"]))
-        effect = Effect(
-            key[0],
-            key[1],
-            float(finding["effect"]),
-            _optional_float(finding.get("ci_low")),
-            _optional_float(finding.get("ci_high")),
-            str(finding.get("id", "")) or None,
-        )
-        known = effects.get(key)
-        if known is None or abs(effect.effect) >= abs(known.effect):
-            effects[key] = effect
-    return effects
-
-
-def _probe_effects(probe: Mapping[str, Any]) -> list[Effect]:
-    name = str(probe["name"])
-    changes = probe.get("rate_change_pp")
-    if isinstance(changes, Mapping):
-        return [
-            Effect(name, str(cls), float(c["effect"]), _optional_float(c.get("ci_low")),
-                   _optional_float(c.get("ci_high")))
-            for cls, c in changes.items()
-            if _optional_float(c.get("effect")) is not None
-        ]
-    before, after = probe.get("rates_before") or {}, probe.get("rates_after") or {}
-    shifts = {
-        cls: (_optional_float(after[cls]), _optional_float(before[cls]))
-        for cls in sorted(set(before) & set(after), key=list(before).index)
-    }
-    return [
-        Effect(name, str(cls), 100.0 * (new - old))
-        for cls, (new, old) in shifts.items()
-        if new is not None and old is not None
-    ]
-
-
 def compare(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> Comparison:
     """Compare two validated summaries with the same class names (else InputError)."""
     names = list(candidate["data"]["class_names"])
@@ -309,7 +148,7 @@ def _class_delta(
 
 
 def _metric_delta(name: str, baseline: Any, candidate: Any) -> MetricDelta:
-    old, new = _optional_float(baseline), _optional_float(candidate)
+    old, new = optional_float(baseline), optional_float(candidate)
     delta = None if old is None or new is None else round_finite(100.0 * (new - old))
     return MetricDelta(name, old, new, delta)
 
@@ -345,10 +184,3 @@ def _notes(baseline: Mapping[str, Any], candidate: Mapping[str, Any]) -> list[st
     if lookup(baseline, ("bias",)) is None:
         notes.append("The baseline summary has no bias analysis; its effects count as 0 pp.")
     return notes
-
-
-def _optional_float(value: Any) -> float | None:
-    if value is None or isinstance(value, bool):
-        return None
-    number = float(value)
-    return None if math.isnan(number) else number

@@ -134,3 +134,12 @@ def fmt(value: Any) -> str:
 def fmt_pair(pair: Sequence[float]) -> str:
     return f"[{fmt(float(pair[0]))}, {fmt(float(pair[1]))}]"
 
+
+def lookup(summary: Mapping[str, Any], path: Sequence[str]) -> Any:
+    """``summary[path[0]][path[1]]…``, or None where any key is missing."""
+    node: Any = summary
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node

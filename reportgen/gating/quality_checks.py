@@ -25,8 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reportgen.errors import InputError
-from reportgen.gating.compare import lookup
-from reportgen.gating.limits import Check, Inputs, RecallLimits, bound_check
+from reportgen.gating.limits import Check, Inputs, RecallLimits, bound_check, lookup
 
 NO_QUALITY = "the summary has no explanation-quality analysis (run `reportgen audit` with methods)"
 

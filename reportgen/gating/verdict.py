@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reportgen.gating.baseline import load_baseline
 from reportgen.gating.checks import CHECKS
-from reportgen.gating.compare import Comparison, compare, load_baseline
+from reportgen.gating.compare import Comparison, compare
 from reportgen.gating.limits import Check, Inputs, RecallLimits
 from reportgen.gating.policy import Policy, load_policy
 

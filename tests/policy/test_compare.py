@@ -10,7 +10,9 @@ import pytest
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from reportgen.errors import InputError
-from reportgen.gating.compare import bias_deltas, bias_effects, compare, load_baseline
+from reportgen.gating.baseline import load_baseline
+from reportgen.gating.compare import bias_deltas, compare
+from reportgen.gating.effects import bias_effects
 from reportgen.report.figures.compare import comparison_figures
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"

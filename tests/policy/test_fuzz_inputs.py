@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reportgen.errors import InputError
+from reportgen.gating.baseline import validate_summary
 from reportgen.gating.checks import CHECKS
-from reportgen.gating.compare import compare, validate_summary
+from reportgen.gating.compare import compare
 from reportgen.gating.policy import load_policy, parse_policy
 from reportgen.gating.verdict import evaluate_checks
 
