@@ -100,3 +100,30 @@ def tiny_model_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "brightness.keras"
     brightness_model().save(path)
     return path
+
+
+QUADRANT = 24  # the quadrant models see only pixels [0:24, 0:24] of a 48x48 image
+
+
+def quadrant_model(seed: int = 0):  # -> keras.Model
+    """A 48x48 grey model whose output depends only on the top-left 24x24 quadrant.
+
+    The image is cropped to the quadrant and zero-padded back before a bias-free ReLU
+    convolution (``quadrant_conv``), so every activation, gradient, Grad-CAM map and LIME/SHAP
+    effect outside the quadrant is exactly zero. Weights are seeded; callers set the
+    ``quadrant_conv`` and ``scores`` weights when they need a particular response.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    size = 2 * QUADRANT
+    inputs = keras.Input((size, size, 1))
+    x = keras.layers.Rescaling(1.0 / 255)(inputs)
+    x = keras.layers.Cropping2D(((0, QUADRANT), (0, QUADRANT)))(x)
+    x = keras.layers.ZeroPadding2D(((0, QUADRANT), (0, QUADRANT)))(x)
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", use_bias=False,
+                            name="quadrant_conv")(x)
+    features = keras.layers.GlobalAveragePooling2D(name="pooled")(x)
+    outputs = keras.layers.Dense(7, activation="softmax", name="scores")(features)
+    return keras.Model(inputs, outputs)
+

@@ -15,7 +15,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from reportgen.loading.model import Classifier
-from tests.conftest import make_classifier
+from tests.conftest import make_classifier, quadrant_model
 
 SIZE = 48
 HALF = SIZE // 2
@@ -23,28 +23,23 @@ N_CLASSES = 7
 GAIN = 0.3  # logit units per standard deviation of a pooled feature
 
 
-def quadrant_model(seed: int = 0) -> keras.Model:
-    """Output depends only on pixels [0:24, 0:24]."""
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((SIZE, SIZE, 1))
-    x = keras.layers.Rescaling(1.0 / 255)(inputs)
-    x = keras.layers.Cropping2D(((0, HALF), (0, HALF)))(x)
-    x = keras.layers.ZeroPadding2D(((0, HALF), (0, HALF)))(x)
-    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu", use_bias=False, name="conv")(x)
-    features = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(N_CLASSES, activation="softmax", name="logits")(features)
-    model = keras.Model(inputs, outputs)
+def calibrated_quadrant_model(seed: int = 0) -> keras.Model:
+    """The shared quadrant model with edge-detector kernels (blur removes their input) and
+    logits standardised on reference images so they spread over about ±3."""
+    model = quadrant_model(seed)
+    inputs = model.inputs[0]
+    features = model.get_layer("pooled").output
     rng = np.random.default_rng(seed)
     kernel = rng.normal(size=(3, 3, 1, 8))
     kernel -= kernel.mean(axis=(0, 1), keepdims=True)  # edge detectors: blur removes their input
-    model.get_layer("conv").set_weights([kernel.astype(np.float32)])
+    model.get_layer("quadrant_conv").set_weights([kernel.astype(np.float32)])
     # Standardise the pooled features on reference images so the logits spread over ~±3.
     reference = textured_images(64, seed + 99)[..., None]
     pooled = keras.Model(inputs, features).predict(reference, verbose=0)
     mean, std = pooled.mean(axis=0), pooled.std(axis=0) + 1e-6
     dense = rng.normal(size=(8, N_CLASSES)) / std[:, None] * GAIN
     bias = -mean @ dense
-    model.get_layer("logits").set_weights([dense.astype(np.float32), bias.astype(np.float32)])
+    model.get_layer("scores").set_weights([dense.astype(np.float32), bias.astype(np.float32)])
     return model
 
 
@@ -72,7 +67,7 @@ def textured_images(n_images: int, seed: int = 0) -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def quadrant_classifier() -> Classifier:
-    return make_classifier(quadrant_model())
+    return make_classifier(calibrated_quadrant_model())
 
 
 @pytest.fixture(scope="session")
