@@ -28,6 +28,7 @@ from pypdf import PdfReader
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from reportgen.attributions import AttributionSettings
 from reportgen.loading.model import Classifier
 from reportgen.pipeline import run_audit
 from reportgen.progress import Reporter
@@ -62,8 +63,10 @@ def quality_of(result: AuditResult, classifier: Classifier) -> tuple[QualityResu
     attr = result.attributions
     start = time.perf_counter()
     quality = assess_explanations(classifier, attr.case_images, attr.case_preds, attr.case_maps,
-                                  attr.methods, seed=result.options.seed,
-                                  batch_size=result.options.batch_size)
+                                  attr.methods,
+                                  AttributionSettings(seed=result.options.seed,
+                                                      batch_size=result.options.batch_size,
+                                                      layer=result.options.gradcam_layer))
     return quality, time.perf_counter() - start
 
 

@@ -30,6 +30,7 @@ from reportgen.result import AuditOptions, AuditResult, Command, ModelReport
 
 if TYPE_CHECKING:
     from reportgen.attributions.result import AttributionResult
+    from reportgen.attributions.settings import AttributionSettings
     from reportgen.bias.analysis import BiasResult
     from reportgen.bias.hygiene import HygieneResult
     from reportgen.quality.assess import QualityResult
@@ -58,9 +59,16 @@ def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
     selection = select_cases(evaluation, dataset.sources, list(options.class_names), options.rules)
     attributions = quality = None
     if options.command is Command.AUDIT:
-        attributions = _attribute(classifier, dataset, evaluation, selection, options, reporter)
-    if attributions is not None:
-        quality = _assess(classifier, attributions, options, reporter)
+        from reportgen.attributions import AttributionSettings
+
+        # One settings object for both stages, so the quality stage re-explains with
+        # explainers built exactly like the attribution stage's.
+        settings = AttributionSettings(seed=options.seed, batch_size=options.batch_size,
+                                       layer=options.gradcam_layer)
+        attributions = _attribute(classifier, dataset, evaluation, selection, options, settings,
+                                  reporter)
+        if attributions is not None:
+            quality = _assess(classifier, attributions, settings, reporter)
     bias, hygiene = _analyse(classifier, dataset, evaluation, options, reporter)
     return AuditResult(
         options=options,
@@ -101,7 +109,7 @@ def _predict(
 
 def _attribute(
     classifier: Classifier, dataset: Dataset, evaluation: Evaluation, selection: Selection,
-    options: AuditOptions, reporter: Reporter,
+    options: AuditOptions, settings: AttributionSettings, reporter: Reporter,
 ) -> AttributionResult | None:
     from reportgen.attributions import default_methods, run_attributions
 
@@ -112,21 +120,20 @@ def _attribute(
         return run_attributions(
             classifier, dataset.images, dataset.labels, evaluation.preds,
             np.array([case.index for case in selection.cases], dtype=np.int64),
-            evaluation.sink_class, methods, seed=options.seed, batch_size=options.batch_size,
-            gradcam_layer=options.gradcam_layer, progress=reporter.track,
+            evaluation.sink_class, methods, settings, progress=reporter.track,
         )
 
 
 def _assess(
-    classifier: Classifier, attributions: AttributionResult, options: AuditOptions, reporter: Reporter
+    classifier: Classifier, attributions: AttributionResult, settings: AttributionSettings,
+    reporter: Reporter,
 ) -> QualityResult:
     from reportgen.quality import assess_explanations
 
     with reporter.stage("Checking explanations"):
         return assess_explanations(
             classifier, attributions.case_images, attributions.case_preds, attributions.case_maps,
-            attributions.methods, seed=options.seed, batch_size=options.batch_size,
-            progress=reporter.track, gradcam_layer=options.gradcam_layer,
+            attributions.methods, settings, progress=reporter.track,
         )
 
 

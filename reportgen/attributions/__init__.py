@@ -15,11 +15,13 @@ from reportgen.attributions.registry import (
 )
 from reportgen.attributions.result import AttributionResult, device_name
 from reportgen.attributions.runner import run_attributions
+from reportgen.attributions.settings import AttributionSettings
 
 __all__ = [
     "DEFAULT_METHODS",
     "REGISTRY",
     "AttributionResult",
+    "AttributionSettings",
     "Explainer",
     "check_methods",
     "default_batch_size",

@@ -17,6 +17,9 @@ import numpy as np
 from reportgen.loading.model import Classifier
 
 Display = Literal["signed", "magnitude", "positive"]
+# How the case figures draw a method: "overlay" draws the map over the image; "superpixels"
+# also outlines the method's segments and adds a view keeping only the top supporting ones.
+FigureKind = Literal["overlay", "superpixels"]
 
 # Largest batch (images per compiled call) used for a 48x48 model; bigger inputs get less,
 # so that activations stay well under a few hundred MB on CPU.
@@ -38,12 +41,28 @@ class Explainer:
     figures show the maps: ``signed`` diverging, ``magnitude`` of a signed map, or
     ``positive`` for maps that are non-negative by construction) and fill ``params`` with
     every setting that changes the result, so the report can state them.
+
+    The other class properties say what the stages must do for a method, so that none of
+    them asks for a method by name:
+
+    - ``gradient_based``: a few model calls per image (cheap); otherwise ~1000 (sampling).
+    - ``stochastic``: the maps depend on ``seed``, so the quality stage measures their
+      stability across seeds.
+    - ``needs_segments``: ``segments(images)`` returns the regions the maps are made of,
+      kept for the figures.
+    - ``needs_layer``: the constructor takes ``layer``, a Keras layer name, so the method
+      cannot run on a bare SavedModel.
+    - ``figure``: how the case figures draw it (see ``FigureKind``).
     """
 
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     display: ClassVar[Display] = "signed"
     gradient_based: ClassVar[bool] = False
+    stochastic: ClassVar[bool] = False
+    needs_segments: ClassVar[bool] = False
+    needs_layer: ClassVar[bool] = False
+    figure: ClassVar[FigureKind] = "overlay"
 
     def __init__(
         self, classifier: Classifier, batch_size: int | None = None, seed: int = 0
@@ -69,6 +88,10 @@ class Explainer:
         targets = np.tile(classes, len(pixels))
         maps = self.explain(repeated, targets)
         return maps.reshape(len(pixels), len(classes), *pixels.shape[1:])
+
+    def segments(self, images: np.ndarray) -> np.ndarray:
+        """(N, h, w) pixels → (N, h, w) int region labels, for methods with ``needs_segments``."""
+        raise NotImplementedError(f"{self.name} does not work on segments")
 
     def diagnostics(
         self, images: np.ndarray, targets: np.ndarray, maps: np.ndarray

@@ -116,6 +116,7 @@ class GradCamExplainer(Explainer):
     title = "Grad-CAM"
     display = "positive"
     gradient_based = True
+    needs_layer = True
 
     def __init__(self, classifier: Classifier, batch_size: int | None = None, seed: int = 0,
                  layer: str | None = None) -> None:

@@ -126,6 +126,9 @@ class LimeExplainer(Explainer):
     name = "lime"
     title = "LIME"
     display = "signed"
+    stochastic = True
+    needs_segments = True
+    figure = "superpixels"
 
     def __init__(self, classifier: Classifier, batch_size: int | None = None, seed: int = 0,
                  num_samples: int = 1000, n_segments: int = 50, compactness: float = 0.3,

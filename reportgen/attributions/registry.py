@@ -47,9 +47,10 @@ def check_methods(names: Iterable[str]) -> tuple[str, ...]:
 
 
 def default_methods(classifier: Classifier) -> tuple[str, ...]:
-    """DEFAULT_METHODS minus those this model cannot run (Grad-CAM needs Keras layers)."""
+    """DEFAULT_METHODS minus those this model cannot run (a method that needs a layer needs
+    Keras layers, which a bare SavedModel lacks)."""
     if classifier.model.keras_model is None:
-        return tuple(name for name in DEFAULT_METHODS if name != "gradcam")
+        return tuple(name for name in DEFAULT_METHODS if not REGISTRY[name].needs_layer)
     return DEFAULT_METHODS
 
 

@@ -23,6 +23,7 @@ class AttributionResult:
     methods: tuple[str, ...]
     titles: dict[str, str]
     displays: dict[str, str]  # "signed" | "magnitude" | "positive"
+    figures: dict[str, str]  # "overlay" | "superpixels": how the case figures draw it
     params: dict[str, dict[str, object]]
     descriptions: dict[str, str]  # "Title (param=value, ...)" for captions
     seconds: dict[str, float]
@@ -38,7 +39,7 @@ class AttributionResult:
     case_preds: np.ndarray  # (M,), the class each case is explained for
     case_probs: np.ndarray  # (M, K)
     case_maps: dict[str, np.ndarray]  # method → (M, h, w)
-    lime_segments: np.ndarray | None  # (M, h, w) superpixel labels when LIME ran
+    segments: dict[str, np.ndarray]  # method → (M, h, w) region labels, methods that use them
     grid_indices: np.ndarray  # (G,)
     grid_images: np.ndarray  # (G, h, w) uint8
     grid_labels: np.ndarray  # (G,)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from reportgen.attributions.base import Explainer, default_batch_size
-from reportgen.attributions.lime import LimeExplainer
-from reportgen.attributions.registry import check_methods, make_explainer
+from reportgen.attributions.registry import check_methods
 from reportgen.attributions.result import AttributionResult, device_name
+from reportgen.attributions.settings import AttributionSettings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Advance, Track
 
@@ -149,41 +149,38 @@ def run_attributions(
     case_indices: np.ndarray,
     sink_class: int,
     methods: Sequence[str],
-    seed: int = 0,
-    batch_size: int | None = None,
-    gradcam_layer: str | None = None,
+    settings: AttributionSettings | None = None,
     progress: Track | None = None,
-    method_params: Mapping[str, Mapping[str, object]] | None = None,
-    n_grid_cases: int = 2,
-    mean_cap: int = 12,
-    mean_methods: Sequence[str] | None = None,
 ) -> AttributionResult:
     """Explain each selected case for its predicted class with every method.
 
     ``images`` (N, h, w) uint8 is the whole evaluated split, ``labels``/``preds`` (N,) int,
     ``case_indices`` (M,) rows to explain, ``sink_class`` the most frequent wrong prediction.
-    Also explains ``n_grid_cases`` representative cases for every class (the hypothesis grid)
-    and averages maps over up to ``mean_cap`` correctly classified images per class and over
-    errors into the sink class, for ``mean_methods`` (default: the unsigned gradient methods
-    chosen, see ``_mean_methods``; without any gradient method, the chosen methods with at
-    most ``SLOW_MEAN_CAP`` images per class).
+    Also explains ``settings.n_grid_cases`` representative cases for every class (the
+    hypothesis grid) and averages maps over up to ``settings.mean_cap`` correctly classified
+    images per class and over errors into the sink class, for ``settings.mean_methods``
+    (default: the unsigned gradient methods chosen, see ``_mean_methods``; without any
+    gradient method, the chosen methods with at most ``SLOW_MEAN_CAP`` images per class).
     ``progress(description, total)`` may return an ``advance(n)`` callback.
     Unknown method names raise InputError.
     """
+    config = settings or AttributionSettings()
     names = check_methods(methods)
-    batch = int(batch_size or default_batch_size(classifier))
-    explainers = {name: _build(name, classifier, batch, seed, gradcam_layer, method_params)
-                  for name in names}
-    averaged = _mean_methods(names, explainers, mean_methods)
-    if mean_methods is None and not any(explainers[name].gradient_based for name in averaged):
+    batch = int(config.batch_size or default_batch_size(classifier))
+    config = replace(config, batch_size=batch)
+    explainers = {name: config.build(name, classifier) for name in names}
+    averaged = _mean_methods(names, explainers, config.mean_methods)
+    mean_cap = config.mean_cap
+    if config.mean_methods is None and not any(explainers[name].gradient_based
+                                               for name in averaged):
         mean_cap = min(mean_cap, SLOW_MEAN_CAP)
     labels, preds = np.asarray(labels), np.asarray(preds)
     cases = np.asarray(case_indices, dtype=np.int64)
     n_classes = int(classifier.model.n_outputs)
     inputs = _Inputs(
         pixels=np.asarray(images), labels=labels, preds=preds, cases=cases,
-        grid=grid_cases(cases, labels, preds, sink_class, n_grid_cases),
-        groups=mean_groups(labels, preds, n_classes, sink_class, mean_cap, seed)
+        grid=grid_cases(cases, labels, preds, sink_class, config.n_grid_cases),
+        groups=mean_groups(labels, preds, n_classes, sink_class, mean_cap, config.seed)
         if averaged else [],
         n_classes=n_classes, sink_class=int(sink_class),
     )
@@ -193,7 +190,7 @@ def run_attributions(
         total = len(np.unique(cases)) + len(inputs.grid) * n_classes + means
         advance = progress(f"attributions: {name}", total) if progress else None
         runs[name] = _run_method(explainers[name], inputs, name in averaged, advance)
-    return _result(explainers, runs, averaged, inputs, classifier, batch, seed, mean_cap)
+    return _result(explainers, runs, averaged, inputs, classifier, batch, config.seed, mean_cap)
 
 
 def _mean_methods(names: tuple[str, ...], explainers: Mapping[str, Explainer],
@@ -209,24 +206,15 @@ def _mean_methods(names: tuple[str, ...], explainers: Mapping[str, Explainer],
     return unsigned or gradient or names
 
 
-def _build(name: str, classifier: Classifier, batch_size: int, seed: int,
-           gradcam_layer: str | None,
-           method_params: Mapping[str, Mapping[str, object]] | None) -> Explainer:
-    params = dict((method_params or {}).get(name, {}))
-    if name == "gradcam" and gradcam_layer is not None:
-        params.setdefault("layer", gradcam_layer)
-    return make_explainer(name, classifier, batch_size=batch_size, seed=seed, **params)
-
-
 def _result(explainers: Mapping[str, Explainer], runs: Mapping[str, _MethodRun],
             averaged: tuple[str, ...], inputs: _Inputs, classifier: Classifier, batch: int,
             seed: int, mean_cap: int) -> AttributionResult:
     names = tuple(explainers)
-    lime = explainers.get("lime")
     return AttributionResult(
         methods=names,
         titles={name: explainers[name].title for name in names},
         displays={name: explainers[name].display for name in names},
+        figures={name: explainers[name].figure for name in names},
         params={name: dict(explainers[name].params) for name in names},
         descriptions={name: explainers[name].describe() for name in names},
         seconds={name: runs[name].seconds for name in names},
@@ -237,8 +225,8 @@ def _result(explainers: Mapping[str, Explainer], runs: Mapping[str, _MethodRun],
         case_labels=inputs.labels[inputs.cases], case_preds=inputs.preds[inputs.cases],
         case_probs=classifier.predict(inputs.case_images),
         case_maps={name: runs[name].case_maps for name in names},
-        lime_segments=(lime.segments(inputs.case_images)
-                       if isinstance(lime, LimeExplainer) else None),
+        segments={name: explainer.segments(inputs.case_images)
+                  for name, explainer in explainers.items() if explainer.needs_segments},
         grid_indices=inputs.grid, grid_images=inputs.pixels[inputs.grid].astype(np.uint8),
         grid_labels=inputs.labels[inputs.grid], grid_preds=inputs.preds[inputs.grid],
         grid_probs=classifier.predict(inputs.grid_images),

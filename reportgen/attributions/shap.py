@@ -50,6 +50,7 @@ class ShapExplainer(Explainer):
     name = "shap"
     title = "SHAP (Partition)"
     display = "signed"
+    stochastic = True  # shap breaks priority ties at random
 
     def __init__(self, classifier: Classifier, batch_size: int | None = None, seed: int = 0,
                  max_evals: int = 500, blur: int = 10) -> None:

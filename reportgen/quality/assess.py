@@ -15,7 +15,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from reportgen.attributions.base import Explainer
 from reportgen.attributions.registry import REGISTRY
+from reportgen.attributions.settings import AttributionSettings
 from reportgen.loading.model import Classifier
 from reportgen.numbers import round_finite
 from reportgen.progress import Advance, Track
@@ -31,7 +33,7 @@ from reportgen.quality.sanity import (
     sanity_subset,
     weight_blocks,
 )
-from reportgen.quality.stability import STABILITY_METHODS, StabilityResult, measure_stability
+from reportgen.quality.stability import StabilityResult, measure_stability
 from reportgen.quality.verdict import MethodQuality, rank_methods, write_verdict
 from reportgen.stats import bootstrap_mean_ci
 
@@ -144,19 +146,17 @@ def assess_explanations(
     targets: np.ndarray,
     maps: Mapping[str, np.ndarray],
     methods: Sequence[str],
-    seed: int = 0,
-    batch_size: int | None = None,
+    attribution: AttributionSettings | None = None,
     progress: Track | None = None,
     settings: QualitySettings | None = None,
-    method_params: Mapping[str, Mapping[str, object]] | None = None,
-    gradcam_layer: str | None = None,
 ) -> QualityResult:
     """Judge every method's maps of the M explained cases.
 
     ``images`` (M, h, w) uint8 0–255, ``targets`` (M,) the explained classes, ``maps``
     method → (M, h, w) from the attribution stage (reused, not recomputed); ``methods``
-    those to judge, in order (methods without maps are skipped). ``method_params`` and
-    ``gradcam_layer`` must match the attribution stage's, so re-explained maps are comparable.
+    those to judge, in order (methods without maps are skipped). ``attribution`` is the
+    attribution stage's settings, from which the re-explaining explainers are built, so
+    re-explained maps are comparable; its seed also seeds this stage.
     ``progress(description, total)`` may return an ``advance(n)`` callback.
     Raises ValueError when there are no cases or no methods with maps.
     """
@@ -165,12 +165,11 @@ def assess_explanations(
     if len(targets) == 0 or not names:
         raise ValueError("assess_explanations needs at least one explained case and one method "
                          "with maps")
-    params = {m: dict(p) for m, p in (method_params or {}).items()}
-    if gradcam_layer is not None:
-        params.setdefault("gradcam", {}).setdefault("layer", gradcam_layer)
+    explainers = attribution or AttributionSettings()
+    seed = explainers.seed
     run = _Run(classifier, np.asarray(images), np.asarray(targets, dtype=np.int32),
-               {m: np.asarray(maps[m], dtype=np.float32) for m in names}, names, seed,
-               batch_size, params, config, progress)
+               {m: np.asarray(maps[m], dtype=np.float32) for m in names}, names, explainers,
+               config, progress)
     seconds: dict[str, float] = {}
     faithfulness = _timed(seconds, "faithfulness", lambda: _faithfulness(run))
     sanity = _timed(seconds, "sanity", lambda: _sanity(run))
@@ -191,11 +190,17 @@ class _Run:
     classes: np.ndarray  # (M,)
     maps: dict[str, np.ndarray]  # method → (M, h, w) float32
     names: tuple[str, ...]
-    seed: int
-    batch_size: int | None
-    params: dict[str, dict[str, object]]
+    explainers: AttributionSettings
     config: QualitySettings
     progress: Track | None
+
+    @property
+    def seed(self) -> int:
+        return self.explainers.seed
+
+    @property
+    def batch_size(self) -> int | None:
+        return self.explainers.batch_size
 
     def advance(self, description: str, total: int) -> Advance | None:
         return self.progress(description, total) if self.progress else None
@@ -220,30 +225,35 @@ def _faithfulness(run: _Run) -> faith.FaithfulnessResult:
 def _sanity(run: _Run) -> SanityResult:
     """The randomisation check on the documented subsets (sampling methods: fewer, last step)."""
     config = run.config
-    sampled = {m for m in run.names if m in REGISTRY and not REGISTRY[m].gradient_based}
+    sampled = {m for m in run.names if not _describes(m).gradient_based}
     subsets = sanity_subset(len(run.classes), run.names, sampled, config.n_sanity,
                             config.n_sanity_sampled, run.seed)
     model = run.classifier.model.keras_model
     n_stages = len(checkpoints(len(weight_blocks(model)))) if model is not None else 0
     total = sum(len(p) * (1 if m in sampled else n_stages) for m, p in subsets.items())
     return check_randomisation(run.classifier, run.pixels, run.classes, run.maps, subsets,
-                               run.seed, run.batch_size, run.params,
-                               run.advance("quality: sanity check", total),
+                               run.explainers, run.advance("quality: sanity check", total),
                                config.max_spearman, config.max_ssim, sampled)
 
 
 def _stability(run: _Run) -> StabilityResult | None:
-    """Stability of the sampling methods among the judged ones; None when there are none."""
+    """Stability of the stochastic methods among the judged ones; None when there are none."""
     config = run.config
-    methods = [m for m in run.names if m in STABILITY_METHODS]
+    methods = [m for m in run.names if _describes(m).stochastic]
     if not methods or config.n_seeds < 2:
         return None
     order = np.random.default_rng(run.seed).permutation(len(run.classes))
     positions = np.sort(order[: config.n_stability])
     total = len(methods) * len(positions) * (config.n_seeds - 1)
     return measure_stability(run.classifier, run.pixels, run.classes, run.maps, methods,
-                             positions, run.seed, config.n_seeds, run.batch_size, run.params,
+                             positions, run.explainers, config.n_seeds,
                              run.advance("quality: stability", total), config.top_fraction)
+
+
+def _describes(method: str) -> type[Explainer]:
+    """The registered class of ``method``; the base class (deterministic, gradient-free)
+    for maps from elsewhere, which this stage judges but never re-explains stochastically."""
+    return REGISTRY.get(method, Explainer)
 
 
 def _row(method: str, faithfulness: faith.FaithfulnessResult, sanity: SanityResult,

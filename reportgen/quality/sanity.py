@@ -36,7 +36,7 @@ from skimage.metrics import structural_similarity
 
 from reportgen.attributions.base import Explainer
 from reportgen.attributions.gradcam import walk_layers
-from reportgen.attributions.registry import make_explainer
+from reportgen.attributions.settings import AttributionSettings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Advance
 from reportgen.quality.ranks import importance, spearman_rows
@@ -185,9 +185,7 @@ def check_randomisation(
     targets: np.ndarray,
     maps: Mapping[str, np.ndarray],
     positions: Mapping[str, np.ndarray],
-    seed: int = 0,
-    batch_size: int | None = None,
-    method_params: Mapping[str, Mapping[str, object]] | None = None,
+    settings: AttributionSettings | None = None,
     advance: Advance | None = None,
     max_spearman: float = MAX_SPEARMAN,
     max_ssim: float = MAX_SSIM,
@@ -196,11 +194,14 @@ def check_randomisation(
     """Cascading randomisation of ``classifier``'s Keras model for each method in ``positions``.
 
     ``images`` (M, h, w) 0–255, ``targets`` (M,), ``maps`` method → (M, h, w) original maps;
-    ``positions`` method → (n,) the cases to re-explain. Methods in ``final_only`` (the costly
+    ``positions`` method → (n,) the cases to re-explain, by explainers built from
+    ``settings`` (the attribution stage's; its seed also seeds the randomisation). Methods in ``final_only`` (the costly
     sampling ones) are re-explained only with every layer randomised, which is what decides
     the verdict; their other stages are NaN. ``advance(n)`` counts re-explained images.
     A model without Keras layers returns ``SanityResult(run=False, reason=...)``.
     """
+    settings = settings or AttributionSettings()
+    seed = settings.seed
     if classifier.model.keras_model is None:
         return SanityResult(False, "the model is a bare TF SavedModel, so its weights cannot be "
                                    "randomised")
@@ -211,8 +212,7 @@ def check_randomisation(
     steps = checkpoints(len(cascade.blocks))
     if not steps:
         return SanityResult(False, "the model has no layers with weights")
-    explainers = {m: make_explainer(m, cascade.classifier, batch_size=batch_size, seed=seed,
-                                    **dict((method_params or {}).get(m, {}))) for m in positions}
+    explainers = {m: settings.build(m, cascade.classifier) for m in positions}
     result = _explain_cascade(cascade, steps, explainers, np.asarray(images, dtype=np.float32),
                               np.asarray(targets, dtype=np.int32), positions, final_only, advance)
     spearman, ssim = _scores(maps, positions, result)

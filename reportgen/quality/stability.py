@@ -1,4 +1,4 @@
-"""Stability of the sampling methods (LIME, SHAP) across seeds.
+"""Stability of the stochastic methods (``Explainer.stochastic``) across seeds.
 
 The same cases are explained again with other seeds (LIME draws other perturbations, SHAP
 breaks ties differently) and every pair of seeds is compared by the Jaccard overlap of the
@@ -15,7 +15,7 @@ from itertools import combinations
 
 import numpy as np
 
-from reportgen.attributions.registry import make_explainer
+from reportgen.attributions.settings import AttributionSettings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Advance
 from reportgen.quality.ranks import (
@@ -25,8 +25,6 @@ from reportgen.quality.ranks import (
     spearman_rows,
     top_regions,
 )
-
-STABILITY_METHODS = ("lime", "shap")
 
 
 @dataclass(frozen=True)
@@ -61,28 +59,27 @@ def measure_stability(
     maps: Mapping[str, np.ndarray],
     methods: Sequence[str],
     positions: np.ndarray,
-    seed: int = 0,
+    settings: AttributionSettings | None = None,
     n_seeds: int = 2,
-    batch_size: int | None = None,
-    method_params: Mapping[str, Mapping[str, object]] | None = None,
     advance: Advance | None = None,
     top_fraction: float = TOP_FRACTION,
 ) -> StabilityResult:
     """Re-explain ``positions`` of the M cases with ``n_seeds - 1`` further seeds per method.
 
-    ``maps`` method → (M, h, w) holds the run with ``seed`` itself, which is reused.
-    ``advance(n)`` counts re-explained images.
+    Explainers are built from ``settings`` (the attribution stage's), with seeds
+    ``settings.seed + 1, ...``; ``maps`` method → (M, h, w) holds the run with
+    ``settings.seed`` itself, which is reused. ``advance(n)`` counts re-explained images.
     """
+    settings = settings or AttributionSettings()
+    seed = settings.seed
     pixels = np.asarray(images, dtype=np.float32)[positions]
     chosen = np.asarray(targets, dtype=np.int32)[positions]
     seeds = tuple(seed + k for k in range(n_seeds))
     jaccard, spearman = {}, {}
     for method in methods:
-        params = dict((method_params or {}).get(method, {}))
         runs = [np.asarray(maps[method])[positions]]
         for other in seeds[1:]:
-            explainer = make_explainer(method, classifier, batch_size=batch_size, seed=other,
-                                       **params)
+            explainer = settings.build(method, classifier, seed=other)
             runs.append(explainer.explain(pixels, chosen))
             if advance is not None:
                 advance(len(positions))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from reportgen.attributions import run_attributions
+from reportgen.attributions import AttributionSettings, run_attributions
 from reportgen.report.figures.attributions import (
     attribution_figures,
     colour_limit,
@@ -25,9 +25,9 @@ def result(tiny_classifier):
     labels = preds.copy()
     labels[::2] = (preds[::2] + 2) % 7
     return run_attributions(tiny_classifier, images, labels, preds, np.arange(10),
-                            sink_class=int(preds[0]), methods=["lime", "ig", "gradcam"],
-                            method_params={"lime": {"num_samples": 100}, "ig": {"steps": 4}},
-                            mean_cap=2)
+                            int(preds[0]), ["lime", "ig", "gradcam"],
+                            AttributionSettings(method_params={"lime": {"num_samples": 100},
+                                                               "ig": {"steps": 4}}, mean_cap=2))
 
 
 @pytest.fixture(scope="module")

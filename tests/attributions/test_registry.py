@@ -51,3 +51,25 @@ def test_default_batch_size_shrinks_for_large_inputs(tiny_classifier):
     assert default_batch_size(tiny_classifier) == 512
     big = replace(tiny_classifier.model, input_shape=(224, 224, 3))
     assert default_batch_size(Classifier(big, (48, 48), tiny_classifier.scale)) == 16
+
+
+@pytest.mark.parametrize("name", list(REGISTRY))
+def test_every_method_describes_itself_consistently(name):
+    """The stages act on these properties, never on a method's name."""
+    method = REGISTRY[name]
+    assert method.name == name and method.title
+    assert method.display in ("signed", "magnitude", "positive")
+    assert method.figure in ("overlay", "superpixels")
+    if method.figure == "superpixels":  # drawn with its segments, so it must provide them
+        assert method.needs_segments
+    if method.needs_segments:
+        assert method.segments is not Explainer.segments
+
+
+def test_a_layer_setting_reaches_only_methods_that_need_a_layer():
+    from reportgen.attributions import AttributionSettings
+
+    settings = AttributionSettings(layer="conv", method_params={"ig": {"steps": 4}})
+    for name, method in REGISTRY.items():
+        assert ("layer" in settings.params(name)) == method.needs_layer
+    assert settings.params("ig") == {"steps": 4}

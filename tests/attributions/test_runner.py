@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from reportgen.attributions import run_attributions
+from reportgen.attributions import AttributionSettings, run_attributions
 from reportgen.attributions.runner import grid_cases, mean_groups
 from reportgen.errors import InputError
 from reportgen.loading.model import Classifier
@@ -29,9 +29,11 @@ def split(tiny_classifier):
 
 def run(classifier, split, cases=(0, 1, 2, 3), **kwargs):
     images, labels, preds = split
-    options = {"methods": METHODS, "method_params": FAST, "mean_cap": 3, **kwargs}
+    methods = kwargs.pop("methods", METHODS)
+    progress = kwargs.pop("progress", None)
+    settings = AttributionSettings(**{"method_params": FAST, "mean_cap": 3, **kwargs})
     return run_attributions(classifier, images, labels, preds, np.array(cases),
-                            sink_class=int(preds[0]), **options)
+                            int(preds[0]), methods, settings, progress)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,7 @@ def test_result_holds_everything_the_report_shows(result):
         assert result.case_maps[method].shape == (4, 48, 48)
         assert result.grid_maps[method].shape == (len(result.grid_indices), 7, 48, 48)
         assert result.seconds[method] >= 0
-    assert result.lime_segments.shape == (4, 48, 48)
+    assert set(result.segments) == {"lime"} and result.segments["lime"].shape == (4, 48, 48)
     assert result.mean_methods == ("saliency", "gradcam")  # gradient methods by default
     assert result.mean_maps["saliency"].shape == (8, 48, 48)
     assert (result.mean_counts <= 3).all() and result.mean_targets[-1] == result.sink_class
@@ -105,7 +107,7 @@ def test_gradcam_requested_on_a_bare_savedmodel_is_an_input_error(tiny_classifie
 def test_no_cases_still_gives_a_result(tiny_classifier, split):
     images, labels, preds = split
     empty = run_attributions(tiny_classifier, images, labels, preds, np.zeros(0, int), 0,
-                             ["saliency"], mean_cap=2)
+                             ["saliency"], AttributionSettings(mean_cap=2))
     assert empty.case_maps["saliency"].shape == (0, 48, 48) and len(empty.grid_indices) == 0
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from markupsafe import escape
 
-from reportgen.attributions import make_explainer
+from reportgen.attributions import AttributionSettings, make_explainer
 from reportgen.loading.model import Classifier
 from reportgen.quality import QualityResult, QualitySettings, assess_explanations
 from reportgen.report.figures.quality import quality_figures
@@ -36,8 +36,9 @@ def assessed(quadrant_classifier, images) -> QualityResult:
     def progress(description: str, total: int) -> None:
         calls.append((description, total))
 
-    result = assess_explanations(quadrant_classifier, images, targets, maps, METHODS, seed=0,
-                                 progress=progress, settings=SETTINGS, method_params=PARAMS)
+    result = assess_explanations(quadrant_classifier, images, targets, maps, METHODS,
+                                 AttributionSettings(seed=0, method_params=PARAMS),
+                                 progress=progress, settings=SETTINGS)
     assert [c[0] for c in calls] == ["quality: faithfulness", "quality: sanity check",
                                      "quality: stability"]
     return result

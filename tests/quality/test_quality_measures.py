@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
-from reportgen.attributions import make_explainer
+from reportgen.attributions import AttributionSettings, make_explainer
 from reportgen.quality.agreement import agreement_matrix
 from reportgen.quality.ranks import jaccard_rows, spearman_rows, top_regions
 from reportgen.quality.stability import measure_stability, seed_agreement
@@ -63,10 +63,10 @@ def test_lime_stability_is_measured_on_the_subset(quadrant_classifier, images) -
             .explain(images, targets)}
     positions = np.array([1, 4])
     result = measure_stability(quadrant_classifier, images, targets, maps, ["lime"], positions,
-                               seed=0, n_seeds=2, method_params=params)
+                               AttributionSettings(seed=0, method_params=params), n_seeds=2)
     assert result.seeds == (0, 1)
     assert 0.0 <= result.jaccard["lime"] <= 1.0
     assert -1.0 <= result.spearman["lime"] <= 1.0
     again = measure_stability(quadrant_classifier, images, targets, maps, ["lime"], positions,
-                              seed=0, n_seeds=2, method_params=params)
+                              AttributionSettings(seed=0, method_params=params), n_seeds=2)
     assert again.jaccard == result.jaccard  # reproducible under the seed

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import sobel
 
-from reportgen.attributions import REGISTRY, Explainer, make_explainer
+from reportgen.attributions import REGISTRY, AttributionSettings, Explainer, make_explainer
 from reportgen.loading.model import Classifier
 from reportgen.quality.sanity import (
     Cascade,
@@ -52,7 +52,8 @@ def test_sanity_passes_weight_dependent_methods_and_fails_an_image_only_map(
     methods = ["saliency", "gradcam", "edges"]
     maps = explain_all(conv_classifier, methods, images, targets)
     positions = {m: np.arange(4) for m in methods}
-    result = check_randomisation(conv_classifier, images, targets, maps, positions, seed=0)
+    result = check_randomisation(conv_classifier, images, targets, maps, positions,
+                                 AttributionSettings(seed=0))
     assert result.run and len(result.stages) == 3
     assert result.passed("saliency") is True
     assert result.passed("gradcam") is True

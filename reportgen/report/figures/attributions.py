@@ -150,11 +150,11 @@ def supporting_view(image: np.ndarray, segments: np.ndarray, amap: np.ndarray,
 
 
 def _columns(result: AttributionResult) -> list[tuple[str, str]]:
-    """(method, view) per overlay column; LIME gets its signed view and a supporting view."""
+    """(method, view) per overlay column; a superpixel method also gets a supporting view."""
     columns: list[tuple[str, str]] = []
     for method in result.methods:
         columns.append((method, "map"))
-        if method == "lime" and result.lime_segments is not None:
+        if result.figures[method] == "superpixels" and method in result.segments:
             columns.append((method, "support"))
     return columns
 
@@ -173,7 +173,8 @@ def case_figure(result: AttributionResult, rows: range, class_names: list[str]) 
     limits = {method: colour_limit(result.case_maps[method]) for method in result.methods}
     mosaic.column_title(0, "image")
     for c, (method, view) in enumerate(columns, start=1):
-        title = "LIME: top supporting" if view == "support" else result.titles[method]
+        title = result.titles[method]
+        title = f"{title}: top supporting" if view == "support" else title
         mosaic.column_title(c, title.replace(" (", "\n("))
     for r, row in enumerate(rows):
         image = result.case_images[row].astype(np.float32)
@@ -181,14 +182,14 @@ def case_figure(result: AttributionResult, rows: range, class_names: list[str]) 
         mosaic.row_label(r, _case_label(result, row, class_names))
         for c, (method, view) in enumerate(columns, start=1):
             amap = result.case_maps[method][row]
-            segments = result.lime_segments[row] if result.lime_segments is not None else None
+            segments = result.segments[method][row] if method in result.segments else None
             if view == "support" and segments is not None:
                 mosaic.image(r, c, supporting_view(image, segments, amap), cmap="gray",
                              vmin=0, vmax=255)
                 continue
             mappable = draw_map(mosaic, r, c, image, amap, result.displays[method],
                                 limits[method])
-            if method == "lime" and segments is not None:
+            if result.figures[method] == "superpixels" and segments is not None:
                 mosaic.image(r, c, boundary_overlay(segments))
             if r == len(rows) - 1:
                 mosaic.column_bar(c, mappable)
