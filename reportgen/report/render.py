@@ -6,6 +6,7 @@ The renderer reads only the audit result; it never calls the model.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,18 @@ def fmt_pp(value: Any) -> str:
     return f"{_unsigned_zero(value, 1):+.1f} pp" if _finite(value) else "–"
 
 
-def fmt_num(value: Any, digits: int = 3) -> str:
+def fmt_num(value: Any, digits: int = 3, fixed: bool = False) -> str:
+    """Integers with thousands separators; floats to ``digits`` significant digits, or to
+    ``digits`` decimals with ``fixed`` (for columns whose entries must line up)."""
     if isinstance(value, str):  # a severity name such as "critical" in the checks table
         return value
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return f"{value:,}"
-    return f"{value:.{digits}g}" if _finite(value) else "–"
+    if not _finite(value):
+        return "–"
+    if fixed:
+        return f"{_unsigned_zero(value, digits):.{digits}f}"
+    return f"{value:.{digits}g}"
 
 
 def fmt_ci(pair: Any, kind: str = "num") -> str:
@@ -80,6 +87,43 @@ def make_environment() -> Environment:
     )
     env.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_num, ci=fmt_ci, data_uris=_data_uris)
     return env
+
+
+@dataclass(frozen=True)
+class Section:
+    """One top-level report section: its anchor, its title in the table of contents, its
+    partial, and the context key it needs (the section is left out when that key is empty)."""
+
+    id: str
+    title: str
+    template: str
+    needs: str | None = None
+
+    def shown(self, context: dict[str, Any]) -> bool:
+        return self.needs is None or bool(context.get(self.needs))
+
+
+# The one list of sections: the table of contents and the body are both built from it.
+SECTIONS: tuple[Section, ...] = (
+    Section("summary", "Summary", "sections/summary.html"),
+    Section("model-data", "Model and data", "sections/model_data.html"),
+    Section("performance", "Performance", "sections/performance.html"),
+    Section("confusions", "Confusions", "sections/confusions.html"),
+    Section("shortcuts", "Shortcuts and biases", "sections/bias.html", needs="bias"),
+    Section("cases", "Case galleries", "sections/cases.html"),
+    Section("attributions", "Explanations", "sections/attributions.html", needs="attr"),
+    Section("quality", "Which explanations to trust", "sections/quality.html", needs="quality"),
+    Section("comparison", "Comparison with baseline", "sections/comparison.html",
+            needs="comparison"),
+    Section("hygiene", "Dataset hygiene", "sections/hygiene.html", needs="hygiene"),
+    Section("appendix", "Appendix", "sections/appendix.html"),
+)
+
+
+def shown_sections(context: dict[str, Any],
+                   sections: tuple[Section, ...] = SECTIONS) -> list[Section]:
+    """The sections this result has, in report order."""
+    return [section for section in sections if section.shown(context)]
 
 
 def _gallery(result: AuditResult, cases: list[Case]) -> list[dict[str, Any]]:
@@ -120,6 +164,7 @@ def build_context(result: AuditResult, verdict: Verdict | None = None) -> dict[s
         "sink": _sink(result, names),
     }
     context.update(_optional_sections(result, verdict, names))
+    context["sections"] = shown_sections(context)
     return context
 
 

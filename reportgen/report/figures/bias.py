@@ -17,8 +17,8 @@ from reportgen.bias.probes import (
     CENTRE,
     EYE_BAND,
     MOUTH_BAND,
-    PROBES,
     SEMI_AXES,
+    Probe,
     apply_probe,
 )
 from reportgen.report.figures.common import image_to_data_uri, new_figure, to_data_uri
@@ -71,11 +71,12 @@ def plot_probe_summary(flips: Axes, accuracy: Axes, result: BiasResult) -> tuple
     return flips, accuracy
 
 
-def plot_probe_gallery(axes: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """The original image (with the face ellipse and bands drawn) and every probe applied."""
+def plot_probe_gallery(axes: np.ndarray, image: np.ndarray,
+                       probes: Sequence[Probe]) -> np.ndarray:
+    """The original image (with the face ellipse and bands drawn) and each of ``probes`` applied."""
     height, width = image.shape
     panels = [("original", image.astype(np.float32))]
-    panels += [(name, apply_probe(probe, image[None])[0]) for name, probe in PROBES.items()]
+    panels += [(probe.name, apply_probe(probe, image[None])[0]) for probe in probes]
     for ax, (name, picture) in zip(axes.flat, panels):
         ax.imshow(picture, cmap="gray", vmin=0, vmax=255)
         ax.set_title(name, fontsize=5.5)
@@ -170,7 +171,8 @@ def bias_figures(result: BiasResult, class_names: Sequence[str]) -> dict[str, ob
     plot_probe_summary(*fig.subplots(1, 2, sharey=True), result)
     figures["probe_summary"] = to_data_uri(fig)
     fig = new_figure(WIDTH, 1.9)
-    plot_probe_gallery(fig.subplots(2, (len(PROBES) + 2) // 2), result.example_image)
+    probes = [effect.probe for effect in result.probes]
+    plot_probe_gallery(fig.subplots(2, (len(probes) + 2) // 2), result.example_image, probes)
     figures["probe_gallery"] = to_data_uri(fig)
     fig = new_figure(WIDTH, 3.6)
     plot_slices(fig.subplots(2, len(result.slices), sharex=True, squeeze=False), result,

@@ -14,7 +14,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from reportgen.quality.assess import QualityResult
-from reportgen.quality.faithfulness import baseline_images, pixel_ranks, random_maps
+from reportgen.quality.faithfulness import (
+    baseline_images,
+    path_images,
+    pixel_ranks,
+    random_maps,
+)
 from reportgen.quality.ranks import importance
 from reportgen.report.figures.attributions import FONT, HEAT, Mosaic, colour_limit
 from reportgen.report.figures.common import new_figure, to_data_uri
@@ -61,19 +66,19 @@ def example_case(result: QualityResult) -> int:
 
 def removed_images(result: QualityResult, case: int) -> dict[str, np.ndarray]:
     """(h, w) image of ``case`` with the top ``EXAMPLE_FRACTION`` of each map's pixels replaced
-    by the faithfulness baseline, per method in ranked order, plus one random map."""
+    by the faithfulness baseline, per method in ranked order, plus one random map: the point
+    of the stage's own deletion path (``path_images``) at that fraction."""
     image = result.images[case].astype(np.float32)
     settings = result.settings
     fill = baseline_images(image[None], settings.baseline, settings.blur_sigma)[0]
     rng = np.random.default_rng(0)
-    scores = {row.title: importance(result.maps[row.name][case][None]) for row in result.rows}
-    scores["random map"] = random_maps(1, image.shape, rng, settings.random_grain)
-    cut = round(EXAMPLE_FRACTION * image.size)
-    shown = {}
-    for title, score in scores.items():
-        removed = (pixel_ranks(score, rng)[0] < cut).reshape(image.shape)
-        shown[title] = np.where(removed, fill, image)
-    return shown
+    titles = [row.title for row in result.rows] + ["random map"]
+    scores = [importance(result.maps[row.name][case][None]) for row in result.rows]
+    scores.append(random_maps(1, image.shape, rng, settings.random_grain))
+    ranks = pixel_ranks(np.concatenate(scores), rng)  # (R, P), drawn in the same order as before
+    cut = np.array([round(EXAMPLE_FRACTION * image.size)], dtype=np.int32)
+    deleted = path_images(image.ravel(), fill.ravel(), ranks, cut)[:, 0, 0]  # (R, P)
+    return {title: pixels.reshape(image.shape) for title, pixels in zip(titles, deleted)}
 
 
 def plot_case_curves(ax: Axes, result: QualityResult, case: int) -> Axes:
