@@ -40,7 +40,13 @@ sys.path.insert(0, str(REPO))
 from reportgen.attributions.base import default_batch_size
 from reportgen.attributions.lime import LimeExplainer, hidden_image, perturb, segment
 from reportgen.attributions.shap import ShapExplainer, blurred
-from reportgen.loading.model import Classifier, InputScale, LoadedModel, load_model
+from reportgen.loading.model import (
+    Classifier,
+    InputScale,
+    LoadedModel,
+    describe_keras_model,
+    load_model,
+)
 
 DEMO_CSV = REPO / "sample_models" / "fer2013_demo.csv.gz"
 SAMPLE_MODEL = REPO / "sample_models" / "fer_cnn.keras"
@@ -61,10 +67,7 @@ def random_cnn() -> LoadedModel:
     x = keras.layers.Conv2D(128, 3, padding="same", activation="relu")(x)
     x = keras.layers.GlobalAveragePooling2D()(x)
     model = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(x))
-    return LoadedModel(path=Path("random_cnn"), sha256="", input_shape=(48, 48, 1), n_outputs=7,
-                       n_params=int(model.count_params()),
-                       call=lambda t: model(t, training=False), keras_model=model,
-                       has_rescaling=True)
+    return describe_keras_model(model, None)
 
 
 def demo_faces(n_images: int) -> np.ndarray:

@@ -32,7 +32,7 @@ TARGET_S = 60.0
 
 def load_classifier(path: Path, image_size: tuple[int, int]):
     """The model at ``path`` as a Classifier (raw 0–255 input), or the untrained stand-in."""
-    from reportgen.loading.model import Classifier, InputScale, LoadedModel, load_model
+    from reportgen.loading.model import Classifier, InputScale, describe_keras_model, load_model
 
     if path.exists():
         loaded = load_model(path)
@@ -41,11 +41,7 @@ def load_classifier(path: Path, image_size: tuple[int, int]):
         sys.path.insert(0, str(REPO / "sample_models"))
         from train import build_model
 
-        keras_model = build_model()
-        loaded = LoadedModel(path=path, sha256="", input_shape=(48, 48, 1), n_outputs=7,
-                             n_params=keras_model.count_params(),
-                             call=lambda x: keras_model(x, training=False),
-                             keras_model=keras_model, has_rescaling=True)
+        loaded = describe_keras_model(build_model())
         print(f"model: {path} missing; untrained stand-in of the same architecture "
               f"({loaded.n_params:,} parameters)")
     scale = InputScale.RAW if loaded.has_rescaling else InputScale.UNIT

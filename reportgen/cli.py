@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from reportgen.errors import InputError
+from reportgen.resources import sample_data, sample_model
 
 if TYPE_CHECKING:
     from reportgen.gating.verdict import Verdict
     from reportgen.progress import Reporter
     from reportgen.result import AuditResult
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-SAMPLE_MODEL = PACKAGE_ROOT / "sample_models" / "fer_cnn.keras"
-SAMPLE_DATA = PACKAGE_ROOT / "sample_models" / "fer2013_demo.csv.gz"
+SAMPLE_MODEL = sample_model()
+SAMPLE_DATA = sample_data()
 
 app = typer.Typer(
     add_completion=False,

@@ -41,15 +41,9 @@ def brightness_model(n_classes: int = 7, softmax: bool = True, rescaling: bool =
 
 def make_classifier(model, image_size: tuple[int, int] = (48, 48), scale=None):
     """Wrap an in-memory Keras model as the pipeline does (raw 0–255 pixels by default)."""
-    from reportgen.loading.model import Classifier, InputScale, LoadedModel
+    from reportgen.loading.model import Classifier, InputScale, describe_keras_model
 
-    height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
-    loaded = LoadedModel(
-        path=Path("x"), sha256="", input_shape=(height, width, channels),
-        n_outputs=int(model.outputs[0].shape[-1]), n_params=0,
-        call=lambda x: model(x, training=False), keras_model=model, has_rescaling=True,
-    )
-    return Classifier(loaded, image_size, scale or InputScale.RAW)
+    return Classifier(describe_keras_model(model), image_size, scale or InputScale.RAW)
 
 
 def write_csv(path: Path, images: np.ndarray, labels: np.ndarray, usages: list[str] | None = None) -> Path:

@@ -11,7 +11,7 @@ from reportgen.errors import InputError
 from reportgen.loading.model import (
     Classifier,
     InputScale,
-    LoadedModel,
+    describe_keras_model,
     load_model,
     looks_like_probabilities,
 )
@@ -64,9 +64,8 @@ def test_rgb_and_larger_inputs_are_adapted(tmp_path):
 
 
 def test_scales_map_to_the_documented_ranges():
-    loaded = LoadedModel(
-        path=None, sha256="", input_shape=(1, 2, 1), n_outputs=7, n_params=0,
-        call=lambda x: x, keras_model=None, has_rescaling=False)
+    inputs = keras.Input((1, 2, 1))
+    loaded = describe_keras_model(keras.Model(inputs, keras.layers.Identity()(inputs)))
     pixels = np.array([[[0.0, 255.0]]], np.float32)
     for scale, expected in [(InputScale.RAW, [0, 255]), (InputScale.UNIT, [0, 1]),
                             (InputScale.SYMMETRIC, [-1, 1])]:

@@ -62,6 +62,16 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def weights_sha256(model: keras.Model) -> str:
+    """sha256 of an in-memory model's layer names, weight shapes and weight values."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        values = np.ascontiguousarray(keras.ops.convert_to_numpy(weight))
+        digest.update(f"{weight.path}:{values.dtype}:{values.shape}".encode())
+        digest.update(values.tobytes())
+    return digest.hexdigest()
+
+
 def load_model(path: Path, trust: bool = False) -> LoadedModel:
     """Read a `.keras`, `.h5`/`.hdf5` or TF SavedModel directory.
 
@@ -84,7 +94,7 @@ def load_model(path: Path, trust: bool = False) -> LoadedModel:
         model = keras.saving.load_model(path, compile=False, safe_mode=not trust)
     except Exception as err:  # noqa: BLE001 - Keras raises many types; all mean "cannot use this file"
         raise InputError(f"{path}: cannot load model: {_first_line(err)}") from None
-    return _describe_keras(path, model)
+    return describe_keras_model(model, path)
 
 
 def _first_line(err: BaseException) -> str:
@@ -95,10 +105,16 @@ def _first_line(err: BaseException) -> str:
     return reason[:300]
 
 
-def _describe_keras(path: Path, model: keras.Model) -> LoadedModel:
+def describe_keras_model(model: keras.Model, path: Path | None = None) -> LoadedModel:
+    """The one place a ``LoadedModel`` is built from a Keras model, read from ``path`` or in memory.
+
+    An in-memory model (``path`` None) is named ``<in-memory NAME>`` and hashed over its weights'
+    names, shapes and values, so that two runs of the same model share a sha256.
+    """
+    where = path if path is not None else Path(f"<in-memory {model.name}>")
     shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
     if shape is None or len(shape) != 3 or shape[2] not in (1, 3) or None in shape[:2]:
-        raise InputError(f"{path}: expects input {shape}; need an image input (H, W, 1 or 3)")
+        raise InputError(f"{where}: expects input {shape}; need an image input (H, W, 1 or 3)")
     n_outputs = int(model.outputs[0].shape[-1])
     layer_names = [layer.name for layer in _walk_layers(model)]
     rescaling = any(
@@ -110,8 +126,8 @@ def _describe_keras(path: Path, model: keras.Model) -> LoadedModel:
         return model(inputs, training=False)
 
     return LoadedModel(
-        path=path,
-        sha256=file_sha256(path),
+        path=where,
+        sha256=file_sha256(path) if path is not None else weights_sha256(model),
         input_shape=(int(shape[0]), int(shape[1]), int(shape[2])),
         n_outputs=n_outputs,
         n_params=int(model.count_params()),

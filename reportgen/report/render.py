@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,9 +21,9 @@ from reportgen.report.figures.performance import (
     reliability_figure,
 )
 from reportgen.report.narrative import key_findings
+from reportgen.resources import templates_dir
 from reportgen.result import AuditResult
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 THUMBNAIL_PX = 96
 
 
@@ -79,7 +78,7 @@ def _data_uris(images: Any) -> list[str]:
 def make_environment() -> Environment:
     """Jinja2 environment: autoescaped HTML, number formatting as registered filters."""
     env = Environment(
-        loader=FileSystemLoader(TEMPLATES_DIR),
+        loader=FileSystemLoader(templates_dir()),
         autoescape=select_autoescape(["html"], default=True),
         undefined=StrictUndefined,
         trim_blocks=True,

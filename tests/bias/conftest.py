@@ -11,15 +11,13 @@ The models are linear in the pixels (Rescaling → Flatten → Dense, weights se
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 from scipy.ndimage import gaussian_filter
 
-from reportgen.loading.model import Classifier, InputScale, LoadedModel
+from reportgen.loading.model import Classifier, InputScale, describe_keras_model
 
 CLASS_NAMES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 SAD = 4
@@ -49,10 +47,7 @@ def _linear_model(weights: np.ndarray, bias: np.ndarray) -> keras.Model:
 
 
 def make_classifier(model: keras.Model) -> Classifier:
-    loaded = LoadedModel(path=Path("x"), sha256="", input_shape=(SIZE, SIZE, 1), n_outputs=7,
-                         n_params=0, call=lambda x: model(x, training=False), keras_model=model,
-                         has_rescaling=True)
-    return Classifier(loaded, (SIZE, SIZE), InputScale.RAW)
+    return Classifier(describe_keras_model(model), (SIZE, SIZE), InputScale.RAW)
 
 
 def gradient_attribute(classifier: Classifier):
