@@ -1,7 +1,27 @@
-"""reportgen: audit reports for Keras image classifiers."""
+"""reportgen: audit reports for Keras image classifiers.
+
+    import reportgen
+    a = reportgen.audit(model, (images, labels))   # or paths; see reportgen.api
+    a.save("audit/")
+    verdict = reportgen.gate(model, data, policy="policy.toml")
+
+The gate's modules live in ``reportgen.gating`` (not ``reportgen.gate``), so importing them
+never replaces the ``reportgen.gate`` function.
+"""
 
 import os
+from importlib import metadata
 
 # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) is noise in a CLI tool's output;
 # real failures still surface as Python exceptions. Set before anything imports TensorFlow.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from reportgen.api import Audit, audit, gate
+from reportgen.errors import InputError
+
+try:
+    __version__ = metadata.version("reportgen")
+except metadata.PackageNotFoundError:  # a bare source tree on sys.path, never installed
+    __version__ = "0+unknown"
+
+__all__ = ["Audit", "InputError", "__version__", "audit", "gate"]

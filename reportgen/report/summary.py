@@ -35,6 +35,8 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
         "checks": [],
         "timings": dict(result.timings),
         "notes": list(result.notes),
+        # Python, platform, device and package versions, as in the report's appendix.
+        "environment": dict(result.environment),
     }
     if result.attributions is not None:
         summary["attributions"] = result.attributions.to_summary()
