@@ -10,7 +10,6 @@ never replaces the ``reportgen.gate`` function.
 """
 
 import os
-from importlib import metadata
 
 # TensorFlow's C++ start-up chatter (oneDNN, CUDA probing) is noise in a CLI tool's output;
 # real failures still surface as Python exceptions. Set before anything imports TensorFlow.
@@ -19,9 +18,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from reportgen.api import Audit, audit, gate
 from reportgen.errors import InputError
 
-try:
-    __version__ = metadata.version("reportgen")
-except metadata.PackageNotFoundError:  # a bare source tree on sys.path, never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    # Looked up on first use: importlib.metadata costs ~0.1 s, most of `import reportgen`.
+    if name != "__version__":
+        raise AttributeError(f"module 'reportgen' has no attribute {name!r}")
+    from importlib import metadata
+
+    try:
+        return metadata.version("reportgen")
+    except metadata.PackageNotFoundError:  # a bare source tree on sys.path, never installed
+        return "0+unknown"
 
 __all__ = ["Audit", "InputError", "__version__", "audit", "gate"]

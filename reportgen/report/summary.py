@@ -1,4 +1,7 @@
-"""The machine-readable result, ``summary.json``, as CONTRACT.md defines it."""
+"""The machine-readable result, ``summary.json``, as docs/CONTRACT.md defines it.
+
+``reportgen/schemas/summary.schema.json`` states the same keys as a JSON Schema.
+"""
 
 from __future__ import annotations
 
