@@ -10,6 +10,7 @@ from reportgen.report.narrative import key_findings
 from reportgen.result import AuditResult
 
 MAX_FINDINGS = 6
+MAX_FAILED = 5  # failed checks listed; the rest are counted
 
 
 def notebook_findings(result: AuditResult, verdict: Verdict) -> list[dict[str, str]]:
@@ -30,5 +31,5 @@ def render_notebook(result: AuditResult, verdict: Verdict) -> str:
     figs = {"confusion": to_data_uri(confusion_figure(result.evaluation, names)),
             "per_class": to_data_uri(per_class_figure(result.evaluation, names))}
     return make_environment().get_template("notebook.html").render(
-        r=result, verdict=verdict, findings=findings[:MAX_FINDINGS],
+        r=result, verdict=verdict, findings=findings[:MAX_FINDINGS], max_failed=MAX_FAILED,
         n_more=max(len(findings) - MAX_FINDINGS, 0), figs=figs)
