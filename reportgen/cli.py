@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from reportgen.api import FORMATS, check_formats
 from reportgen.errors import InputError
 from reportgen.resources import sample_data, sample_model
 
 if TYPE_CHECKING:
+    from reportgen.gating.limits import Check
     from reportgen.gating.verdict import Verdict
     from reportgen.progress import Reporter
     from reportgen.result import AuditResult
@@ -27,23 +29,70 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
     help="Audit reports and CI gates for Keras facial-expression classifiers (FER2013).",
 )
 
-ModelOpt = Annotated[Path, typer.Option("--model", help="Keras model: .keras, .h5/.hdf5 or a SavedModel dir.")]
-DataOpt = Annotated[Path, typer.Option("--data", help="fer2013.csv(.gz) or an image-folder root.")]
-SplitOpt = Annotated[str | None, typer.Option("--split", help="CSV Usage value or split subfolder.")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Output directory, created if missing.")]
-ScaleOpt = Annotated[str, typer.Option("--input-scale", help="auto | 0-255 | 0-1 | -1-1")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Seed for everything random.")]
-PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="TOML gate policy; a failed check exits 1.")]
-BaselineOpt = Annotated[Path | None, typer.Option("--baseline", help="A baseline's summary.json.")]
-JunitOpt = Annotated[Path | None, typer.Option("--junit", help="Also write the checks as JUnit XML.")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", help="No progress output.")]
-ClassesOpt = Annotated[str | None, typer.Option("--class-names", help="Comma-separated class names, in index order.")]
-SkipOpt = Annotated[bool, typer.Option("--skip-bad-rows", help="Skip bad CSV rows/images instead of failing.")]
-TrustOpt = Annotated[bool, typer.Option("--trust-model", help="Allow models with Lambda/custom layers (runs their code).")]
-BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward batch.")]
+SAMPLE = "the bundled sample"
+
+ModelOpt = Annotated[Path, typer.Option(
+    "--model", metavar="PATH", show_default=f"{SAMPLE} model",
+    help="Keras model: .keras, .h5/.hdf5 or a TF SavedModel directory.")]
+DataOpt = Annotated[Path, typer.Option(
+    "--data", metavar="PATH", show_default=f"{SAMPLE} of FER2013",
+    help="FER2013 as the Kaggle CSV (emotion,pixels,Usage; .csv.gz too) or an image-folder root.")]
+SplitOpt = Annotated[str | None, typer.Option(
+    "--split", metavar="NAME",
+    help="CSV: a Usage value (Training, PublicTest, PrivateTest). Folders: a split subfolder, "
+         "or none when the root holds the class folders.")]
+ScaleOpt = Annotated[str, typer.Option(
+    "--input-scale", metavar="auto|0-255|0-1|-1-1",
+    help="How pixels are scaled before the model; auto picks it from the model's Rescaling "
+         "layer or from accuracy on a sample.")]
+OutOpt = Annotated[Path, typer.Option(
+    "--out", metavar="DIR", help="Output directory, created if missing; only the files written "
+                                  "are replaced in it.")]
+SeedOpt = Annotated[int, typer.Option("--seed", metavar="INT", help="Seed for everything random.")]
+PolicyOpt = Annotated[Path | None, typer.Option(
+    "--policy", metavar="FILE", help="TOML gate policy; a failed check exits 1.")]
+BaselineOpt = Annotated[Path | None, typer.Option(
+    "--baseline", metavar="PATH",
+    help="A baseline run's summary.json, to compare against and gate on regressions.")]
+JunitOpt = Annotated[Path | None, typer.Option(
+    "--junit", metavar="FILE", help="Also write the policy checks as JUnit XML.")]
+QuietOpt = Annotated[bool, typer.Option(
+    "--quiet", help="No progress output: prints the main output path, and failed checks on stderr.")]
+ClassesOpt = Annotated[str | None, typer.Option(
+    "--class-names", metavar="LIST", show_default="the 7 FER2013 classes",
+    help="Comma-separated class names in index order, when the model is not the FER2013 one.")]
+SkipOpt = Annotated[bool, typer.Option(
+    "--skip-bad-rows", help="Skip malformed CSV rows and unreadable images (and report how many) "
+                            "instead of failing.")]
+TrustOpt = Annotated[bool, typer.Option(
+    "--trust-model", help="Load models that contain code (Lambda or custom layers); off by "
+                          "default (Keras safe mode).")]
+BatchOpt = Annotated[int, typer.Option(
+    "--batch-size", min=1, metavar="N", help="Images per forward batch.")]
+MlflowOpt = Annotated[bool, typer.Option(
+    "--mlflow", help="Also log metrics, checks and the written files to the active MLflow "
+                     "tracking URI (needs the mlflow extra).")]
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from reportgen import __version__
+
+        typer.echo(f"reportgen {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True,
+        help="Print the version and exit.")] = False,
+) -> None:
+    """Audit reports and CI gates for Keras facial-expression classifiers (FER2013)."""
 
 
 def _fail(message: str) -> None:
@@ -67,18 +116,9 @@ def _parse_classes(text: str | None) -> tuple[str, ...]:
 
 
 def _parse_methods(text: str | None) -> tuple[str, ...] | None:
-    if text is None:
-        return None
-    if text.strip().lower() == "none":
-        return ()
-    from reportgen.attributions import REGISTRY
+    from reportgen.api import parse_methods
 
-    methods = tuple(m.strip().lower() for m in text.split(",") if m.strip())
-    unknown = [m for m in methods if m not in REGISTRY]
-    if unknown:
-        raise InputError(f"--methods: unknown method(s) {', '.join(unknown)}; choose from "
-                         f"{', '.join(REGISTRY)} or none")
-    return methods
+    return None if text is None else parse_methods([m for m in text.split(",") if m.strip()])
 
 
 def _check_paths(**paths: Path | None) -> None:
@@ -89,7 +129,8 @@ def _check_paths(**paths: Path | None) -> None:
 
 
 def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline: Path | None,
-             junit: Path | None, options_kwargs: dict[str, Any]) -> int:
+             junit: Path | None, options_kwargs: dict[str, Any], formats: tuple[str, ...] = FORMATS,
+             mlflow: bool = False) -> int:
     """Run the pipeline, evaluate the policy, render, and write atomically; return the exit code."""
     from reportgen.report.output import prepare_out_dir, remove_if_created_and_empty
 
@@ -101,7 +142,7 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
                      policy=policy, baseline=baseline)
         _check_junit_path(junit)
         created = prepare_out_dir(out)
-        return _run(command, out, quiet, policy, baseline, junit, options_kwargs)
+        return _run(command, out, quiet, policy, baseline, junit, options_kwargs, formats, mlflow)
     except InputError as err:
         _fail(str(err))
         remove_if_created_and_empty(out, created)
@@ -153,44 +194,34 @@ def _native_stderr_silenced() -> Iterator[None]:
 
 
 def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baseline_path: Path | None,
-         junit: Path | None, options_kwargs: dict[str, Any]) -> int:
-    from reportgen.gating.verdict import judge, load_gate_inputs
-    from reportgen.pipeline import run_audit
+         junit: Path | None, options_kwargs: dict[str, Any], formats: tuple[str, ...] = FORMATS,
+         mlflow: bool = False) -> int:
+    """The API's run (``reportgen.api.run``) with the CLI's warnings, progress, files and JUnit."""
+    from reportgen.api import policy_warnings, run
+    from reportgen.gating.verdict import load_gate_inputs
     from reportgen.progress import Reporter
     from reportgen.report.output import interrupts_deferred, write_files
-    from reportgen.report.summary import build_summary, to_json, with_verdict
     from reportgen.result import AuditOptions, Command
 
     policy, baseline = load_gate_inputs(policy_path, baseline_path)
-    if policy is not None and (skipped := policy.skipped_without_baseline(baseline)):
-        _warn(f"{policy.source}: no --baseline given, so the [baseline] checks "
-              f"{', '.join(skipped)} are skipped")
-    if policy is not None and command == "gate" and (audit_only := policy.skipped_in_gate()):
-        _warn(f"{policy.source}: gate computes no attributions, so {', '.join(audit_only)} "
-              "are skipped (reportgen audit checks them)")
+    for message in policy_warnings(policy, baseline, command):
+        _warn(message)
     options = AuditOptions(command=Command(command), argv=("reportgen", *sys.argv[1:]),
                            **options_kwargs)
-    files: dict[str, bytes] = {}
     with Reporter(quiet) as reporter:
-        result = run_audit(options, reporter)
-        summary = build_summary(result)
-        verdict = judge(summary, policy, baseline)
-        if options.command is Command.AUDIT:
-            from reportgen.report.render import render_html, render_pdf
-
-            with reporter.stage("Rendering HTML and PDF"):
-                html = render_html(result, verdict)
-                files["report.pdf"] = render_pdf(html)
-                files["report.html"] = html.encode("utf-8")
-        files["summary.json"] = to_json(with_verdict(summary, verdict, reporter.timings))
+        outcome = run(options, policy, baseline, reporter)
+        files = outcome.files(formats if command == "audit" else ("json",), reporter)
     with interrupts_deferred():
         written = write_files(out, files)
         if junit is not None:
             from reportgen.gating.junit import write_junit
 
-            write_junit(verdict.checks, junit, {"model": str(options.model_path),
-                                                "sha256": result.model.loaded.sha256})
-    return _report_outcome(result, verdict, written, reporter, quiet)
+            write_junit(outcome.verdict.checks, junit, {"model": str(options.model_path),
+                                                        "sha256": outcome.result.model.loaded.sha256})
+    if mlflow:
+        run_id = outcome.log_mlflow(written)
+        reporter.console.print(f"logged to MLflow run {run_id}")
+    return _report_outcome(outcome.result, outcome.verdict, written, reporter, quiet)
 
 
 def _report_outcome(result: AuditResult, verdict: Verdict, written: list[Path], reporter: Reporter,
@@ -201,6 +232,10 @@ def _report_outcome(result: AuditResult, verdict: Verdict, written: list[Path], 
         from reportgen.gating.table import print_checks
 
         print_checks(verdict.checks, reporter.console)
+    if quiet:
+        # The table is hidden, but CI still needs to see what failed, one greppable line each.
+        for check in verdict.failed:
+            typer.echo(f"reportgen: check failed: {failed_line(check)}", err=True)
     for path in written:
         reporter.console.print(f"wrote {path}")
     main = next((p for p in written if p.name == "report.html"), written[-1])
@@ -209,6 +244,14 @@ def _report_outcome(result: AuditResult, verdict: Verdict, written: list[Path], 
     else:
         reporter.console.print(f"[bold]Report: {main.resolve()}[/bold]")
     return 0 if verdict.passed else 1
+
+
+def failed_line(check: Check) -> str:
+    """One line for a failed check: name, value against threshold, and the detail."""
+    from reportgen.gating.limits import fmt
+
+    detail = f" ({check.detail})" if check.detail else ""
+    return f"{check.name}: {fmt(check.value)} vs {fmt(check.threshold)}{detail}"
 
 
 def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: int,
@@ -237,15 +280,28 @@ def audit(
     junit: JunitOpt = None,
     quiet: QuietOpt = False,
     methods: Annotated[str | None, typer.Option(
-        "--methods", help="Comma-separated attribution methods, or none [default set].")] = None,
-    cases_per_group: Annotated[int, typer.Option("--cases-per-group", min=0)] = 3,
-    borderline_gap: Annotated[float, typer.Option("--borderline-gap", min=0.0, max=1.0)] = 0.10,
-    confident_p: Annotated[float, typer.Option("--confident-p", min=0.0, max=1.0)] = 0.80,
-    gradcam_layer: Annotated[str | None, typer.Option("--gradcam-layer")] = None,
+        "--methods", metavar="LIST", show_default="the default set",
+        help="Attribution methods, comma-separated (lime, shap, saliency, smoothgrad, "
+             "ig, gradcam), or none.")] = None,
+    formats: Annotated[str, typer.Option(
+        "--formats", metavar="LIST", help="Which files to write, comma-separated: html, pdf, json "
+                                          "(leave out pdf to skip WeasyPrint).")] = ",".join(FORMATS),
+    cases_per_group: Annotated[int, typer.Option(
+        "--cases-per-group", min=0, metavar="N", help="Images shown per case group.")] = 3,
+    borderline_gap: Annotated[float, typer.Option(
+        "--borderline-gap", min=0.0, max=1.0, metavar="P",
+        help="A case is borderline when its top two probabilities differ by less than this.")] = 0.10,
+    confident_p: Annotated[float, typer.Option(
+        "--confident-p", min=0.0, max=1.0, metavar="P",
+        help="A case is confident when its top probability is at least this.")] = 0.80,
+    gradcam_layer: Annotated[str | None, typer.Option(
+        "--gradcam-layer", metavar="NAME", show_default="the last convolution",
+        help="The layer Grad-CAM reads.")] = None,
     class_names: ClassesOpt = None,
     skip_bad_rows: SkipOpt = False,
     trust_model: TrustOpt = False,
     batch_size: BatchOpt = 256,
+    mlflow: MlflowOpt = False,
 ) -> None:
     """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
     from reportgen.evaluation.select import SelectionRules
@@ -256,10 +312,11 @@ def audit(
                          trust_model, batch_size)
         kwargs.update(methods=_parse_methods(methods), gradcam_layer=gradcam_layer,
                       rules=SelectionRules(borderline_gap, confident_p, cases_per_group, seed))
+        chosen = check_formats(formats)
     except InputError as err:
         _fail(str(err))
         raise typer.Exit(2) from None
-    raise typer.Exit(_execute("audit", out, quiet, policy, baseline, junit, kwargs))
+    raise typer.Exit(_execute("audit", out, quiet, policy, baseline, junit, kwargs, chosen, mlflow))
 
 
 @app.command()
@@ -278,6 +335,7 @@ def gate(
     skip_bad_rows: SkipOpt = False,
     trust_model: TrustOpt = False,
     batch_size: BatchOpt = 256,
+    mlflow: MlflowOpt = False,
 ) -> None:
     """Evaluate and probe only (no figures) and check the policy: fast, for CI. Writes summary.json."""
     _import_tensorflow_quietly()
@@ -287,7 +345,7 @@ def gate(
     except InputError as err:
         _fail(str(err))
         raise typer.Exit(2) from None
-    raise typer.Exit(_execute("gate", out, quiet, policy, baseline, junit, kwargs))
+    raise typer.Exit(_execute("gate", out, quiet, policy, baseline, junit, kwargs, ("json",), mlflow))
 
 
 if __name__ == "__main__":

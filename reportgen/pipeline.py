@@ -39,17 +39,24 @@ PACKAGES = ("reportgen", "tensorflow", "keras", "numpy", "scikit-learn", "scikit
             "lime", "shap", "matplotlib", "jinja2", "weasyprint")
 
 
-def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
-    """Run every stage of ``options.command`` and return the result (nothing is written)."""
+def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | None = None,
+              dataset: Dataset | None = None) -> AuditResult:
+    """Run every stage of ``options.command`` and return the result (nothing is written).
+
+    ``loaded`` and ``dataset``, when given (the Python API's in-memory model and arrays), are
+    used instead of reading ``options.model_path`` and ``options.data_path``.
+    """
     with reporter.stage("Loading model"):
-        loaded = load_model(options.model_path, trust=options.trust_model)
+        if loaded is None:
+            loaded = load_model(options.model_path, trust=options.trust_model)
     if loaded.n_outputs != len(options.class_names):
         raise InputError(
             f"{options.model_path}: model has {loaded.n_outputs} outputs but there are "
             f"{len(options.class_names)} classes; pass --class-names to match the model"
         )
     with reporter.stage("Loading data"):
-        dataset = load_dataset(options.data_path, options.split, options.class_names, options.skip_bad_rows)
+        if dataset is None:
+            dataset = load_dataset(options.data_path, options.split, options.class_names, options.skip_bad_rows)
     with reporter.stage("Choosing input scale"):
         scale = resolve_scale(loaded, options.input_scale, dataset.images, dataset.labels,
                               options.seed, options.batch_size,

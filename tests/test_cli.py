@@ -101,7 +101,7 @@ def test_baseline_checks_without_a_baseline_are_skipped_with_a_warning(tmp_path,
     result = run("gate", "--model", tiny_model_path, "--data", small_csv, "--out", tmp_path / "g",
                  "--policy", REPO / "examples" / "policy.toml", "--junit", junit, "--quiet")
     assert result.exit_code in (0, 1), result.output
-    warning = [line for line in result.stderr.splitlines() if "warning" in line]
+    warning = [line for line in result.stderr.splitlines() if line.startswith("reportgen: warning:")]
     assert len(warning) == 1 and "max_accuracy_drop" in warning[0] and "--baseline" in warning[0]
     checks = json.loads((tmp_path / "g" / "summary.json").read_text())["checks"]
     skipped = [c["name"] for c in checks if c["skipped"]]

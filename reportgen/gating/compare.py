@@ -1,6 +1,6 @@
 """Baseline comparison: what changed between a baseline's summary.json and the candidate's.
 
-Works on ``summary.json`` dicts only (see CONTRACT.md), so it needs no model. Recalls, rates
+Works on ``summary.json`` dicts only (see docs/CONTRACT.md), so it needs no model. Recalls, rates
 and accuracies are fractions in 0–1; their deltas are reported in percentage points (pp).
 Bias effects are already in pp in the summary.
 """

@@ -1,4 +1,7 @@
-"""The machine-readable result, ``summary.json``, as CONTRACT.md defines it."""
+"""The machine-readable result, ``summary.json``, as docs/CONTRACT.md defines it.
+
+``reportgen/schemas/summary.schema.json`` states the same keys as a JSON Schema.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +38,8 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
         "checks": [],
         "timings": dict(result.timings),
         "notes": list(result.notes),
+        # Python, platform, device and package versions, as in the report's appendix.
+        "environment": dict(result.environment),
     }
     if result.attributions is not None:
         summary["attributions"] = result.attributions.to_summary()

@@ -44,7 +44,7 @@ def build_summary(
     sha256: str = "a" * 64,
     class_names: list[str] | None = None,
 ) -> dict[str, Any]:
-    """A summary.json dict that follows CONTRACT.md plus the CI keys the checks rely on."""
+    """A summary.json dict that follows docs/CONTRACT.md plus the CI keys the checks rely on."""
     names = list(class_names or CLASSES)
     recall_map = dict(zip(CLASSES, RECALLS, strict=True)) | dict(recalls or {})
     recall_values = [recall_map[c] for c in CLASSES]
