@@ -154,6 +154,7 @@ def test_without_javascript_every_case_is_visible(browser, report):
     assert not page.is_visible("#explorer-controls")  # controls that could do nothing
     assert requests == [path.as_uri()]
     page.context.close()
+    assert errors == []
 
 
 @pytest.mark.parametrize("width", [1400, 390])
