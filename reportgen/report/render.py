@@ -5,16 +5,22 @@ The renderer reads only the audit result; it never calls the model.
 
 from __future__ import annotations
 
+import base64
+import html as html_escape
+import io
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from reportgen.evaluation.select import Case
 from reportgen.gating.verdict import Verdict
-from reportgen.report.figures.common import image_to_data_uri, to_data_uri
+from reportgen.report.explorer import case_anchor, case_numbers, explorer_context
+from reportgen.report.figures.common import DPI, image_to_data_uri, to_data_uri
 from reportgen.report.figures.performance import (
     confusion_figure,
     per_class_figure,
@@ -70,6 +76,24 @@ def fmt_ci(pair: Any, kind: str = "num") -> str:
     return f"[{low:.3f}, {high:.3f}]" if _finite(low) and _finite(high) else "–"
 
 
+def finding_links(finding: Any) -> list[tuple[str, ...]]:
+    """(href, label[, predicted class to filter the case explorer by]) of the evidence
+    behind a bias finding: its probe row or slice rows, the sink gallery, and the cases."""
+    probe = getattr(finding, "probe", None)
+    if not isinstance(probe, str):
+        return []
+    if probe.startswith("slice:"):
+        links: list[tuple[str, ...]] = [(f"#slice-{probe.split(':')[1]}", "slice rows")]
+    elif probe == "confusion":
+        links = [("#sink-gallery", "sink gallery")]
+    else:
+        links = [(f"#probe-{probe}", "probe row")]
+    name = getattr(finding, "class_name", None)
+    if name:
+        links.append(("#cases-explorer", f"cases predicted '{name}'", name))
+    return links
+
+
 def _data_uris(images: Any) -> list[str]:
     """PNG data URIs of grey images (N, H, W) uint8, for thumbnails in templates."""
     return [image_to_data_uri(image) for image in images]
@@ -85,6 +109,7 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_num, ci=fmt_ci, data_uris=_data_uris)
+    env.globals.update(evidence=finding_links)
     return env
 
 
@@ -125,11 +150,12 @@ def shown_sections(context: dict[str, Any],
     return [section for section in sections if section.shown(context)]
 
 
-def _gallery(result: AuditResult, cases: list[Case]) -> list[dict[str, Any]]:
+def _gallery(result: AuditResult, cases: list[Case], numbers: dict[int, int]) -> list[dict[str, Any]]:
     names = result.options.class_names
     return [
         {
-            "uri": image_to_data_uri(result.dataset.images[case.index], THUMBNAIL_PX),
+            "uri": image_to_data_uri(result.dataset.images[case.index], THUMBNAIL_PX, "JPEG"),
+            "anchor": case_anchor(numbers[id(case)]),
             "true": names[case.true],
             "pred": names[case.pred],
             "p_pred": case.p_pred,
@@ -147,6 +173,7 @@ def build_context(result: AuditResult, verdict: Verdict | None = None) -> dict[s
     names = list(result.options.class_names)
     ev = result.evaluation
     groups = result.selection.by_group()
+    numbers = case_numbers(result)
     context: dict[str, Any] = {
         "r": result,
         "verdict": verdict,
@@ -157,7 +184,8 @@ def build_context(result: AuditResult, verdict: Verdict | None = None) -> dict[s
             "reliability": to_data_uri(reliability_figure(ev)),
             "per_class": to_data_uri(per_class_figure(ev, names)),
         },
-        "galleries": {group: _gallery(result, cases) for group, cases in groups.items()},
+        "galleries": {group: _gallery(result, cases, numbers) for group, cases in groups.items()},
+        "explorer": explorer_context(result),
         "group_sizes": result.selection.group_sizes,
         "confusions": _confusion_rows(result, names),
         "sink": _sink(result, names),
@@ -225,9 +253,99 @@ def _optional_sections(result: AuditResult, verdict: Verdict, names: list[str]) 
     return extra
 
 
+_H3 = re.compile(r"<h3(?P<attrs>[^>]*)>(?P<inner>.*?)</h3>", re.DOTALL)
+_ID = re.compile(r'\bid="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class RenderedSection:
+    """A section's HTML, with (anchor, title) of each of its subsections for the contents."""
+
+    section: Section
+    html: Markup
+    subsections: list[tuple[str, str]]
+
+
+def _plain_text(fragment: str) -> str:
+    """Heading text without its tags or its small print (e.g. "(12 eligible)")."""
+    fragment = re.sub(r'<span class="caption">.*?</span>', "", fragment, flags=re.DOTALL)
+    return html_escape.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "part"
+
+
+def anchor_subsections(section: Section, html: str) -> tuple[str, list[tuple[str, str]]]:
+    """Give every ``<h3>`` of a section an id (``<section id>-<slug of its text>`` unless it
+    has one) and list them, so each subsection can be linked to and is in the contents."""
+    found: list[tuple[str, str]] = []
+    used: set[str] = set()
+
+    def anchor(match: re.Match[str]) -> str:
+        attrs, inner = match["attrs"], match["inner"]
+        title = _plain_text(inner)
+        given = _ID.search(attrs)
+        anchor_id = given.group(1) if given else f"{section.id}-{_slug(title)}"
+        while anchor_id in used:
+            anchor_id += "-2"
+        used.add(anchor_id)
+        found.append((anchor_id, title))
+        if given:
+            return match[0]
+        return f'<h3 id="{anchor_id}"{attrs}>{inner}</h3>'
+
+    return _H3.sub(anchor, html), found
+
+
+def render_sections(env: Environment, context: dict[str, Any]) -> list[RenderedSection]:
+    """Each shown section rendered alone, its subsections anchored."""
+    rendered = []
+    for section in context["sections"]:
+        html, subsections = anchor_subsections(
+            section, env.get_template(section.template).render(**context))
+        rendered.append(RenderedSection(section, Markup(html), subsections))
+    return rendered
+
+
+_DATA_IMG = re.compile(r'<img src="data:image/(png|jpeg|webp);base64,([A-Za-z0-9+/=]+)"')
+WEBP_MIN_PIXELS = 100_000  # re-encode PNGs above this size: below it the gain is small
+
+
+def _webp_lossless(picture: Any) -> bytes:
+    buffer = io.BytesIO()
+    # method 2 / quality 20: nearly the smallest files at a third of the default's time.
+    picture.convert("RGB").save(buffer, format="WEBP", lossless=True, method=2, quality=20)
+    return buffer.getvalue()
+
+
+def embed_images(html: str) -> str:
+    """Embedded images as the page shows them: each saved above screen density (figures at
+    2x) gets the width it is meant to be shown at, in CSS px, from the density recorded in
+    the file; large PNG figures are re-encoded as lossless WebP (half the bytes, same pixels)."""
+    from PIL import Image
+
+    def embedded(match: re.Match[str]) -> str:
+        kind, payload = match.group(1), match.group(2)
+        with Image.open(io.BytesIO(base64.b64decode(payload))) as picture:
+            dpi = float(picture.info.get("dpi", (DPI, DPI))[0])
+            width = picture.width
+            if kind == "png" and picture.width * picture.height >= WEBP_MIN_PIXELS:
+                webp = _webp_lossless(picture)
+                if len(webp) * 4 < len(payload) * 3:  # base64 is 4/3 of the bytes
+                    kind, payload = "webp", base64.b64encode(webp).decode("ascii")
+        size = f' width="{round(width * DPI / dpi)}"' if round(dpi) > DPI else ""
+        return f'<img{size} src="data:image/{kind};base64,{payload}"'
+
+    return _DATA_IMG.sub(embedded, html)
+
+
 def render_html(result: AuditResult, verdict: Verdict | None = None) -> str:
     """The whole report as one self-contained HTML document."""
-    return make_environment().get_template("report.html").render(**build_context(result, verdict))
+    env = make_environment()
+    context = build_context(result, verdict)
+    parts = render_sections(env, context)
+    return embed_images(env.get_template("report.html").render(**context, parts=parts))
 
 
 def data_only_fetcher() -> Any:

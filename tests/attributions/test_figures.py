@@ -12,6 +12,7 @@ from reportgen.report.figures.attributions import (
     mean_figure,
     supporting_view,
 )
+from reportgen.report.figures.cases import case_views, overlay, view_columns
 from reportgen.report.render import make_environment
 from tests.attributions.conftest import block_images
 
@@ -35,11 +36,30 @@ def figures(result):
     return attribution_figures(result, CLASS_NAMES)
 
 
-def test_figures_are_png_data_uris_split_into_page_sized_parts(figures):
-    assert len(figures["cases"]) == 2  # 10 cases, at most 7 per figure: 5 + 5
+def test_figures_are_png_data_uris(figures):
+    assert "cases" not in figures  # each case's maps are drawn one by one for the explorer
     assert len(figures["grid"]) == 2
-    for uri in [*figures["cases"], *figures["grid"], figures["means"]]:
+    for uri in [*figures["grid"], figures["means"]]:
         assert uri.startswith("data:image/png;base64,")
+
+
+def test_case_views_one_small_image_per_method_view(result):
+    columns = view_columns(result)
+    assert [c.key for c in columns] == ["lime", "lime-support", "ig", "gradcam"]
+    assert columns[0].low == -columns[0].high and columns[-1].low == 0.0
+    views = case_views(result, 0, columns)
+    assert list(views) == [c.key for c in columns]
+    assert all(uri.startswith("data:image/webp;base64,") for uri in views.values())
+
+
+def test_overlay_is_the_image_where_the_map_is_zero():
+    image = np.full((4, 4), 90.0)
+    amap = np.zeros((4, 4))
+    amap[0, 0] = 1.0
+    picture = overlay(image, amap, "signed", 1.0)
+    assert picture.shape == (4, 4, 3)
+    assert np.abs(picture[1:, 1:].astype(int) - 90).max() <= 2  # the scale's middle is clear
+    assert picture[0, 0, 1] > picture[0, 0, 0]  # green raises the class
 
 
 def test_mean_figure_needs_averaged_methods(result):
@@ -55,7 +75,8 @@ def test_partial_renders_methods_parameters_and_reading_guide(result, figures):
     assert "How to read the overlays" in html and "green" in html
     assert "LIME (num_samples=100" in html and "Integrated Gradients (steps=4" in html
     assert "Grad-CAM (layer=inner_conv)" in html
-    assert html.count('<img src="data:image/png;base64,') == 5
+    assert html.count('<img src="data:image/png;base64,') == 3  # 2 grids + the means
+    assert 'href="#cases-explorer"' in html
     assert "superpixels per image" in html and "completeness gap" in html
     assert f"on {result.device}" in html
 

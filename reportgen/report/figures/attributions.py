@@ -1,4 +1,5 @@
-"""Attribution figures: per-case rows, per-class hypothesis grids and per-class mean maps.
+"""Attribution figures: per-class hypothesis grids and per-class mean maps (each case's own
+overlays are drawn for the case explorer by ``figures.cases``, with the helpers here).
 
 Every map is drawn over its grey image. Signed maps use one diverging scale (green raises
 the explained class, red lowers it, transparent is no effect); magnitudes and Grad-CAM use a
@@ -31,7 +32,6 @@ HEAT = LinearSegmentedColormap.from_list(
     "attribution_heat", [(1.0, 1.0, 0.2, 0.0), (1.0, 0.75, 0.0, 0.6), (0.85, 0.05, 0.0, 0.9)]
 )
 BOUNDARY = (1.0, 0.9, 0.0, 0.22)  # lime's mark_boundaries yellow, mostly transparent
-CASES_PER_FIGURE = 7  # most rows per case figure, so a figure and its caption fit a page
 LIME_TOP = 5  # superpixels kept in the "supporting regions" view, as lime's default
 PANEL_INCHES = 0.95
 GAP = 0.08  # space between panels, in panel widths
@@ -149,7 +149,7 @@ def supporting_view(image: np.ndarray, segments: np.ndarray, amap: np.ndarray,
     return np.where(keep, image, 0.25 * image + 0.75 * 215.0)
 
 
-def _columns(result: AttributionResult) -> list[tuple[str, str]]:
+def overlay_columns(result: AttributionResult) -> list[tuple[str, str]]:
     """(method, view) per overlay column; a superpixel method also gets a supporting view."""
     columns: list[tuple[str, str]] = []
     for method in result.methods:
@@ -157,43 +157,6 @@ def _columns(result: AttributionResult) -> list[tuple[str, str]]:
         if result.figures[method] == "superpixels" and method in result.segments:
             columns.append((method, "support"))
     return columns
-
-
-def _case_label(result: AttributionResult, row: int, class_names: list[str]) -> str:
-    true, pred = int(result.case_labels[row]), int(result.case_preds[row])
-    prob = float(result.case_probs[row, pred])
-    return (f"#{int(result.case_indices[row])}  p={prob:.0%}\n"
-            f"true: {class_names[true]}\npred: {class_names[pred]}")
-
-
-def case_figure(result: AttributionResult, rows: range, class_names: list[str]) -> Figure:
-    """One row per case in ``rows``: the image, then one overlay per method (LIME: two)."""
-    columns = _columns(result)
-    mosaic = Mosaic.create(len(rows), len(columns) + 1, left=0.5, bottom=0.5)
-    limits = {method: colour_limit(result.case_maps[method]) for method in result.methods}
-    mosaic.column_title(0, "image")
-    for c, (method, view) in enumerate(columns, start=1):
-        title = result.titles[method]
-        title = f"{title}: top supporting" if view == "support" else title
-        mosaic.column_title(c, title.replace(" (", "\n("))
-    for r, row in enumerate(rows):
-        image = result.case_images[row].astype(np.float32)
-        mosaic.image(r, 0, image, cmap="gray", vmin=0, vmax=255)
-        mosaic.row_label(r, _case_label(result, row, class_names))
-        for c, (method, view) in enumerate(columns, start=1):
-            amap = result.case_maps[method][row]
-            segments = result.segments[method][row] if method in result.segments else None
-            if view == "support" and segments is not None:
-                mosaic.image(r, c, supporting_view(image, segments, amap), cmap="gray",
-                             vmin=0, vmax=255)
-                continue
-            mappable = draw_map(mosaic, r, c, image, amap, result.displays[method],
-                                limits[method])
-            if result.figures[method] == "superpixels" and segments is not None:
-                mosaic.image(r, c, boundary_overlay(segments))
-            if r == len(rows) - 1:
-                mosaic.column_bar(c, mappable)
-    return mosaic.figure
 
 
 def grid_figure(result: AttributionResult, case: int, class_names: list[str]) -> Figure:
@@ -246,16 +209,10 @@ def mean_figure(result: AttributionResult, class_names: list[str]) -> Figure | N
 
 
 def attribution_figures(result: AttributionResult, class_names: list[str]) -> dict[str, object]:
-    """Data URIs for templates/sections/attributions.html.
-
-    ``cases``: list of URIs, at most CASES_PER_FIGURE cases each; ``grid``: one URI per grid
-    case; ``means``: one URI or None.
-    """
-    n_cases = len(result.case_indices)
-    n_parts = -(-n_cases // CASES_PER_FIGURE)  # ceil: balanced parts, no near-empty last one
-    cases = [to_data_uri(case_figure(result, range(part[0], part[-1] + 1), class_names))
-             for part in np.array_split(np.arange(n_cases), n_parts) if len(part)]
+    """Data URIs for templates/sections/attributions.html: ``grid``, one URI per grid case;
+    ``means``, one URI or None. (Each case's own maps are drawn one by one for the case
+    explorer, by ``figures.cases``.)"""
     grid = [to_data_uri(grid_figure(result, case, class_names))
             for case in range(len(result.grid_indices))]
     means = mean_figure(result, class_names)
-    return {"cases": cases, "grid": grid, "means": to_data_uri(means) if means else None}
+    return {"grid": grid, "means": to_data_uri(means) if means else None}

@@ -30,6 +30,8 @@ def plot_confusion(ax: Axes, matrix: np.ndarray, class_names: list[str], title: 
 
 def confusion_figure(evaluation: Evaluation, class_names: list[str]) -> Figure:
     figure = new_figure(10.5, 4.6)
+    # "compressed" lays out fixed-aspect (square) heatmaps; "constrained" cut off their titles.
+    figure.set_layout_engine("compressed")
     left, right = figure.subplots(1, 2)
     plot_confusion(left, evaluation.confusion, class_names, "Counts")
     plot_confusion(right, evaluation.confusion_normalised, class_names,
