@@ -41,14 +41,15 @@ PACKAGES = ("reportgen", "tensorflow", "keras", "numpy", "scikit-learn", "scikit
 def run_audit(options: AuditOptions, reporter: Reporter) -> AuditResult:
     """Run every stage of ``options.command`` and return the result (nothing is written)."""
     with reporter.stage("Loading model"):
-        loaded = load_model(options.model_path, trust=options.trust_model)
+        loaded = load_model(options.model_path, trust=options.trust_model, limits=options.limits)
     if loaded.n_outputs != len(options.class_names):
         raise InputError(
             f"{options.model_path}: model has {loaded.n_outputs} outputs but there are "
             f"{len(options.class_names)} classes; pass --class-names to match the model"
         )
     with reporter.stage("Loading data"):
-        dataset = load_dataset(options.data_path, options.split, options.class_names, options.skip_bad_rows)
+        dataset = load_dataset(options.data_path, options.split, options.class_names,
+                               options.skip_bad_rows, options.limits)
     with reporter.stage("Choosing input scale"):
         scale = resolve_scale(loaded, options.input_scale, dataset.images, dataset.labels,
                               options.seed, options.batch_size,
@@ -149,7 +150,7 @@ def _analyse(
         )
     with reporter.stage("Checking data hygiene"):
         # Cross-split duplicates need the neighbouring splits: audit only, to keep gate fast.
-        others = load_other_splits(dataset) if options.command is Command.AUDIT else {}
+        others = load_other_splits(dataset, options.limits) if options.command is Command.AUDIT else {}
         hygiene = check_hygiene(dataset.images, dataset.labels, dataset.sources,
                                 list(options.class_names), other_splits=others)
     return bias, hygiene
@@ -162,6 +163,9 @@ def _notes(dataset: Dataset, model: ModelReport) -> list[str]:
     if model.n_nonfinite:
         notes.append(f"{model.n_nonfinite} images gave NaN or inf outputs; they were scored as uniform "
                      "probabilities (counted wrong).")
+    if dataset.conversions:
+        notes.append("Images were converted to 8-bit grey: " + "; ".join(
+            f"{count} {what}" for what, count in dataset.conversions.items()) + ".")
     if dataset.n_skipped:
         notes.append(f"{dataset.n_skipped} bad rows or images were skipped (--skip-bad-rows): "
                      + "; ".join(dataset.skipped_examples))

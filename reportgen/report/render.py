@@ -22,6 +22,7 @@ from reportgen.report.figures.performance import (
 )
 from reportgen.report.narrative import key_findings
 from reportgen.result import AuditResult
+from reportgen.small_sample import NO_CI, too_few
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
 THUMBNAIL_PX = 96
@@ -183,7 +184,10 @@ def _optional_sections(result: AuditResult, verdict: Verdict, names: list[str]) 
 
 def render_html(result: AuditResult, verdict: Verdict | None = None) -> str:
     """The whole report as one self-contained HTML document."""
-    return make_environment().get_template("report.html").render(**build_context(result, verdict))
+    env = make_environment()
+    if too_few(len(result.evaluation.labels)):
+        env.filters["ci"] = lambda *_args: NO_CI  # the small-sample rule, for every CI shown
+    return env.get_template("report.html").render(**build_context(result, verdict))
 
 
 def data_only_fetcher() -> Any:
