@@ -39,7 +39,8 @@ class OneLineErrors(TyperGroup):
             err.show()
             code = err.exit_code
         except exceptions.UsageError as err:
-            command = err.ctx.command_path if err.ctx is not None else "reportgen"
+            words = err.ctx.command_path.split()[1:] if err.ctx is not None else []
+            command = " ".join(["reportgen", *words])  # the program name, however invoked
             _fail(f"{err.format_message()} (see '{command} --help')")
             code = 2
         except exceptions.ClickException as err:
