@@ -27,6 +27,7 @@ from reportgen.report.output import replace_all
 from tests.conftest import write_csv
 from tests.policy.conftest import build_summary
 
+
 @pytest.fixture
 def make_summary():
     return build_summary
