@@ -231,12 +231,17 @@ def test_interrupts_while_files_move_into_place_are_deferred(tmp_path):
     from reportgen.report.output import interrupts_deferred, write_files
 
     (tmp_path / "report.pdf").write_bytes(b"old")
-    with interrupts_deferred() as received:
-        os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt right here
-        written = write_files(tmp_path, {"report.html": b"new", "report.pdf": b"new"})
-    assert received == [signal.SIGINT]
-    assert [p.read_bytes() for p in written] == [b"new", b"new"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"]
-    with pytest.raises(KeyboardInterrupt):  # the usual handler is back afterwards
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(1)
+    # Python's usual handler, also when a background shell started pytest with SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with interrupts_deferred() as received:
+            os.kill(os.getpid(), signal.SIGINT)  # would raise KeyboardInterrupt right here
+            written = write_files(tmp_path, {"report.html": b"new", "report.pdf": b"new"})
+        assert received == [signal.SIGINT]
+        assert [p.read_bytes() for p in written] == [b"new", b"new"]
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.pdf"]
+        with pytest.raises(KeyboardInterrupt):  # the usual handler is back afterwards
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
