@@ -39,8 +39,8 @@ class OneLineErrors(TyperGroup):
             err.show()
             code = err.exit_code
         except exceptions.UsageError as err:
-            words = err.ctx.command_path.split()[1:] if err.ctx is not None else []
-            command = " ".join(["reportgen", *words])  # the program name, however invoked
+            ctx = err.ctx  # named "reportgen" however invoked (python -m, CliRunner's "root")
+            command = "reportgen" if ctx is None or ctx.parent is None else f"reportgen {ctx.info_name}"
             _fail(f"{err.format_message()} (see '{command} --help')")
             code = 2
         except exceptions.ClickException as err:
