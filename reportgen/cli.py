@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from reportgen.api import FORMATS, check_formats
 from reportgen.errors import InputError
@@ -19,13 +20,45 @@ from reportgen.resources import sample_data, sample_model
 if TYPE_CHECKING:
     from reportgen.gating.limits import Check
     from reportgen.gating.verdict import Verdict
+    from reportgen.preflight import GateInputs
     from reportgen.progress import Reporter
     from reportgen.result import AuditResult
 
 SAMPLE_MODEL = sample_model()
 SAMPLE_DATA = sample_data()
 
+class OneLineErrors(TyperGroup):
+    """Usage errors (an unknown option, ``--batch-size 0``) as one ``reportgen: error:`` line
+    with exit code 2, like every other error, instead of Click's boxed usage text."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        # typer vendors click as typer._click; its exceptions are only reachable there.
+        from typer._click import exceptions
+
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except exceptions.NoArgsIsHelpError as err:
+            err.show()
+            code = err.exit_code
+        except exceptions.UsageError as err:
+            ctx = err.ctx  # named "reportgen" however invoked (python -m, CliRunner's "root")
+            command = "reportgen" if ctx is None or ctx.parent is None else f"reportgen {ctx.info_name}"
+            _fail(f"{err.format_message()} (see '{command} --help')")
+            code = 2
+        except exceptions.ClickException as err:
+            _fail(err.format_message())
+            code = err.exit_code
+        except exceptions.Abort:
+            _fail("aborted")
+            code = 1
+        code = code if isinstance(code, int) else 0
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
 app = typer.Typer(
+    cls=OneLineErrors,
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -69,10 +102,20 @@ SkipOpt = Annotated[bool, typer.Option(
     "--skip-bad-rows", help="Skip malformed CSV rows and unreadable images (and report how many) "
                             "instead of failing.")]
 TrustOpt = Annotated[bool, typer.Option(
-    "--trust-model", help="Load models that contain code (Lambda or custom layers); off by "
-                          "default (Keras safe mode).")]
+    "--trust-model", help="Load models that contain code (Lambda or custom layers) and TF "
+                          "SavedModel directories, whose graph runs when loaded; off by default "
+                          "(Keras safe mode).")]
 BatchOpt = Annotated[int, typer.Option(
     "--batch-size", min=1, metavar="N", help="Images per forward batch.")]
+MaxDataOpt = Annotated[int, typer.Option(
+    "--max-data-mb", min=1, metavar="N", help="Largest CSV, after decompression, in MiB.")]
+MaxRowOpt = Annotated[int, typer.Option("--max-row-kb", min=1, metavar="N",
+                                        help="Longest CSV line in kB.")]
+MaxPixelsOpt = Annotated[int, typer.Option(
+    "--max-image-pixels", min=1, metavar="N",
+    help="Largest image file, width × height, checked from its header before decoding.")]
+MaxModelOpt = Annotated[int, typer.Option(
+    "--max-model-mb", min=1, metavar="N", help="Largest model, unpacked, in MiB.")]
 MlflowOpt = Annotated[bool, typer.Option(
     "--mlflow", help="Also log metrics, checks and the written files to the active MLflow "
                      "tracking URI (needs the mlflow extra).")]
@@ -96,12 +139,18 @@ def main(
 
 
 def _fail(message: str) -> None:
-    typer.echo(f"reportgen: error: {message}", err=True)
+    typer.echo(f"reportgen: error: {one_line(message)}", err=True)
 
 
 def _warn(message: str) -> None:
     """A problem that does not stop the run; on stderr even with --quiet."""
-    typer.echo(f"reportgen: warning: {message}", err=True)
+    typer.echo(f"reportgen: warning: {one_line(message)}", err=True)
+
+
+def one_line(message: str) -> str:
+    """``message`` on one line: newlines and other control characters (in file names, say)
+    written as escapes, so one error is always one line."""
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in message)
 
 
 def _parse_classes(text: str | None) -> tuple[str, ...]:
@@ -121,54 +170,59 @@ def _parse_methods(text: str | None) -> tuple[str, ...] | None:
     return None if text is None else parse_methods([m for m in text.split(",") if m.strip()])
 
 
-def _check_paths(**paths: Path | None) -> None:
-    """Fail fast on missing inputs, before TensorFlow is imported."""
-    for option, path in paths.items():
-        if path is not None and not Path(path).exists():
-            raise InputError(f"{path}: {option.replace('_', '-')} file not found")
-
-
 def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline: Path | None,
              junit: Path | None, options_kwargs: dict[str, Any], formats: tuple[str, ...] = FORMATS,
              mlflow: bool = False) -> int:
-    """Run the pipeline, evaluate the policy, render, and write atomically; return the exit code."""
-    from reportgen.report.output import prepare_out_dir, remove_if_created_and_empty
+    """Check everything, then run the pipeline, evaluate the policy, render, and write all
+    files or none; return the exit code."""
+    from reportgen.preflight import preflight
+    from reportgen.report.output import prepare_out_dir, remove_created
 
-    created = False
+    created: list[Path] = []
     # SIGTERM (CI cancellation) ends the run the same clean way as Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        _check_paths(model=options_kwargs["model_path"], data=options_kwargs["data_path"],
-                     policy=policy, baseline=baseline)
-        _check_junit_path(junit)
+        inputs = preflight(model=options_kwargs["model_path"], data=options_kwargs["data_path"],
+                           class_names=options_kwargs["class_names"], out=out,
+                           out_files=_out_files(command, formats),
+                           policy=policy, baseline=baseline, junit=junit,
+                           trust_model=options_kwargs["trust_model"], seed=options_kwargs["seed"],
+                           limits=options_kwargs["limits"])
         created = prepare_out_dir(out)
-        return _run(command, out, quiet, policy, baseline, junit, options_kwargs, formats, mlflow)
+        if junit is not None:
+            created += prepare_out_dir(junit.parent)
+        _import_tensorflow_quietly()
+        _parse_late(options_kwargs)
+        return _run(command, out, quiet, inputs, junit, options_kwargs, formats, mlflow)
     except InputError as err:
         _fail(str(err))
-        remove_if_created_and_empty(out, created)
+        remove_created(created)
         return 2
     except KeyboardInterrupt:
         _fail("interrupted; no report was written")
-        remove_if_created_and_empty(out, created)
+        remove_created(created)
         return 130
     except Exception as err:
         if os.environ.get("REPORTGEN_DEBUG"):
             raise
         _fail(f"unexpected {type(err).__name__}: {err} (set REPORTGEN_DEBUG=1 for the traceback)")
-        remove_if_created_and_empty(out, created)
+        remove_created(created)
         return 2
 
 
-def _check_junit_path(junit: Path | None) -> None:
-    """Refuse an unusable --junit path before any work, so a finished run never fails on it."""
-    if junit is None:
-        return
-    if junit.is_dir():
-        raise InputError(f"{junit}: --junit is a directory; give a file path such as checks.xml")
-    try:
-        junit.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"{junit}: cannot create the --junit file's folder: {err.strerror}") from None
+def _parse_late(options_kwargs: dict[str, Any]) -> None:
+    """Turn audit's --methods text and selection numbers into their types, in place."""
+    if "rules" in options_kwargs:
+        from reportgen.evaluation.select import SelectionRules
+
+        options_kwargs["rules"] = SelectionRules(*options_kwargs["rules"])
+        options_kwargs["methods"] = _parse_methods(options_kwargs["methods"])
+
+
+def _out_files(command: str, formats: tuple[str, ...]) -> tuple[str, ...]:
+    """The files in --out that this run replaces, checked before any work."""
+    names = {"html": "report.html", "pdf": "report.pdf", "json": "summary.json"}
+    return tuple(names[f] for f in formats) if command == "audit" else ("summary.json",)
 
 
 def _import_tensorflow_quietly() -> None:
@@ -193,17 +247,16 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(saved)
 
 
-def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baseline_path: Path | None,
-         junit: Path | None, options_kwargs: dict[str, Any], formats: tuple[str, ...] = FORMATS,
+def _run(command: str, out: Path, quiet: bool, inputs: GateInputs, junit: Path | None,
+         options_kwargs: dict[str, Any], formats: tuple[str, ...] = FORMATS,
          mlflow: bool = False) -> int:
     """The API's run (``reportgen.api.run``) with the CLI's warnings, progress, files and JUnit."""
     from reportgen.api import policy_warnings, run
-    from reportgen.gating.verdict import load_gate_inputs
     from reportgen.progress import Reporter
     from reportgen.report.output import interrupts_deferred, write_files
     from reportgen.result import AuditOptions, Command
 
-    policy, baseline = load_gate_inputs(policy_path, baseline_path)
+    policy, baseline = inputs.policy, inputs.baseline
     for message in policy_warnings(policy, baseline, command):
         _warn(message)
     options = AuditOptions(command=Command(command), argv=("reportgen", *sys.argv[1:]),
@@ -211,13 +264,14 @@ def _run(command: str, out: Path, quiet: bool, policy_path: Path | None, baselin
     with Reporter(quiet) as reporter:
         outcome = run(options, policy, baseline, reporter)
         files = outcome.files(formats if command == "audit" else ("json",), reporter)
-    with interrupts_deferred():
-        written = write_files(out, files)
-        if junit is not None:
-            from reportgen.gating.junit import write_junit
+    extra = {}
+    if junit is not None:
+        from reportgen.gating.junit import junit_xml
 
-            write_junit(outcome.verdict.checks, junit, {"model": str(options.model_path),
-                                                        "sha256": outcome.result.model.loaded.sha256})
+        properties = {"model": str(options.model_path), "sha256": outcome.result.model.loaded.sha256}
+        extra[junit] = junit_xml(outcome.verdict.checks, properties=properties).encode("utf-8")
+    with interrupts_deferred():
+        written = [p for p in write_files(out, files, extra) if p != junit]
     if mlflow:
         run_id = outcome.log_mlflow(written)
         reporter.console.print(f"logged to MLflow run {run_id}")
@@ -255,8 +309,13 @@ def failed_line(check: Check) -> str:
 
 
 def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: int,
-            class_names: str | None, skip_bad_rows: bool, trust_model: bool, batch_size: int) -> dict[str, Any]:
+            class_names: str | None, skip_bad_rows: bool, trust_model: bool, batch_size: int,
+            limits: tuple[int, int, int, int]) -> dict[str, Any]:
+    from reportgen.loading.limits import InputLimits
     from reportgen.loading.pixels import InputScale
+    from reportgen.preflight import check_seed
+
+    check_seed(seed)
 
     try:
         scale = InputScale(input_scale)
@@ -264,7 +323,7 @@ def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: 
         raise InputError(f"--input-scale: '{input_scale}' is not one of auto, 0-255, 0-1, -1-1") from None
     return {"model_path": model, "data_path": data, "split": split, "input_scale": scale, "seed": seed,
             "class_names": _parse_classes(class_names), "skip_bad_rows": skip_bad_rows,
-            "trust_model": trust_model, "batch_size": batch_size}
+            "trust_model": trust_model, "batch_size": batch_size, "limits": InputLimits(*limits)}
 
 
 @app.command()
@@ -301,17 +360,20 @@ def audit(
     skip_bad_rows: SkipOpt = False,
     trust_model: TrustOpt = False,
     batch_size: BatchOpt = 256,
+    max_data_mb: MaxDataOpt = 512,
+    max_row_kb: MaxRowOpt = 64,
+    max_image_pixels: MaxPixelsOpt = 4096 * 4096,
+    max_model_mb: MaxModelOpt = 2048,
     mlflow: MlflowOpt = False,
 ) -> None:
     """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
-    from reportgen.evaluation.select import SelectionRules
-
-    _import_tensorflow_quietly()
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
-                         trust_model, batch_size)
-        kwargs.update(methods=_parse_methods(methods), gradcam_layer=gradcam_layer,
-                      rules=SelectionRules(borderline_gap, confident_p, cases_per_group, seed))
+                         trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb))
+        # Parsed after the preflight: the attribution registry and the selection rules import
+        # TensorFlow and scikit-learn, which a missing file should not wait for.
+        kwargs.update(methods=methods, gradcam_layer=gradcam_layer,
+                      rules=(borderline_gap, confident_p, cases_per_group, seed))
         chosen = check_formats(formats)
     except InputError as err:
         _fail(str(err))
@@ -335,13 +397,16 @@ def gate(
     skip_bad_rows: SkipOpt = False,
     trust_model: TrustOpt = False,
     batch_size: BatchOpt = 256,
+    max_data_mb: MaxDataOpt = 512,
+    max_row_kb: MaxRowOpt = 64,
+    max_image_pixels: MaxPixelsOpt = 4096 * 4096,
+    max_model_mb: MaxModelOpt = 2048,
     mlflow: MlflowOpt = False,
 ) -> None:
     """Evaluate and probe only (no figures) and check the policy: fast, for CI. Writes summary.json."""
-    _import_tensorflow_quietly()
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
-                         trust_model, batch_size)
+                         trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb))
     except InputError as err:
         _fail(str(err))
         raise typer.Exit(2) from None

@@ -48,7 +48,7 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
     """
     with reporter.stage("Loading model"):
         if loaded is None:
-            loaded = load_model(options.model_path, trust=options.trust_model)
+            loaded = load_model(options.model_path, trust=options.trust_model, limits=options.limits)
     if loaded.n_outputs != len(options.class_names):
         raise InputError(
             f"{options.model_path}: model has {loaded.n_outputs} outputs but there are "
@@ -56,7 +56,8 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
         )
     with reporter.stage("Loading data"):
         if dataset is None:
-            dataset = load_dataset(options.data_path, options.split, options.class_names, options.skip_bad_rows)
+            dataset = load_dataset(options.data_path, options.split, options.class_names,
+                                   options.skip_bad_rows, options.limits)
     with reporter.stage("Choosing input scale"):
         scale = resolve_scale(loaded, options.input_scale, dataset.images, dataset.labels,
                               options.seed, options.batch_size,
@@ -163,7 +164,7 @@ def _analyse(
         )
     with reporter.stage("Checking data hygiene"):
         # Cross-split duplicates need the neighbouring splits: audit only, to keep gate fast.
-        others = load_other_splits(dataset) if options.command is Command.AUDIT else {}
+        others = load_other_splits(dataset, options.limits) if options.command is Command.AUDIT else {}
         hygiene = check_hygiene(dataset.images, dataset.labels, dataset.sources,
                                 list(options.class_names), other_splits=others)
     return bias, hygiene
@@ -176,6 +177,9 @@ def _notes(dataset: Dataset, model: ModelReport) -> list[str]:
     if model.n_nonfinite:
         notes.append(f"{model.n_nonfinite} images gave NaN or inf outputs; they were scored as uniform "
                      "probabilities (counted wrong).")
+    if dataset.conversions:
+        notes.append("Images were converted to 8-bit grey: " + "; ".join(
+            f"{count} {what}" for what, count in dataset.conversions.items()) + ".")
     if dataset.n_skipped:
         notes.append(f"{dataset.n_skipped} bad rows or images were skipped (--skip-bad-rows): "
                      + "; ".join(dataset.skipped_examples))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from reportgen.evaluation.select import SelectionRules
 from reportgen.loading.dataset import FER2013_CLASSES
+from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits
 from reportgen.loading.pixels import InputScale
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class AuditOptions:
     trust_model: bool = False
     gradcam_layer: str | None = None
     argv: tuple[str, ...] = ()
+    limits: InputLimits = DEFAULT_LIMITS
 
     def __post_init__(self) -> None:
         if self.rules.seed != self.seed:

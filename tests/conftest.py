@@ -90,6 +90,18 @@ def small_csv(tmp_path_factory, small_data) -> Path:
 
 
 @pytest.fixture(scope="session")
+def two_input_model_path(tmp_path_factory) -> Path:
+    """A model with two image inputs, which reportgen must refuse on load."""
+    import keras
+
+    first, second = keras.Input((48, 48, 1)), keras.Input((48, 48, 1))
+    merged = keras.layers.Add()([keras.layers.Flatten()(first), keras.layers.Flatten()(second)])
+    path = tmp_path_factory.mktemp("models") / "two_inputs.keras"
+    keras.Model([first, second], keras.layers.Dense(7, activation="softmax")(merged)).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def tiny_model_path(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "brightness.keras"
     brightness_model().save(path)

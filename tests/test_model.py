@@ -41,7 +41,10 @@ def test_keras_formats_load_and_predict(tmp_path, suffix):
 
 def test_saved_model_directory(tmp_path):
     brightness_model().export(tmp_path / "saved", verbose=False)
-    loaded = load_model(tmp_path / "saved")
+    # Loading a SavedModel runs its graph: refused without trust, saying why and what to do.
+    with pytest.raises(InputError, match=r"runs its own graph code.*--trust-model.*\.keras"):
+        load_model(tmp_path / "saved")
+    loaded = load_model(tmp_path / "saved", trust=True)
     assert loaded.keras_model is None and loaded.input_shape == (48, 48, 1)
     images, labels = grey_levels(3)
     probs = Classifier(loaded, (48, 48), InputScale.RAW).predict(images)

@@ -5,7 +5,6 @@ Every image keeps its source (CSV row number or file path) so that the report ca
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from reportgen.loading.dataset import (
     Dataset,
 )
 from reportgen.loading.folders import load_folders
+from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits, first_line, read_bounded
 
 
 def load_dataset(
@@ -26,15 +26,16 @@ def load_dataset(
     split: str | None = None,
     class_names: tuple[str, ...] = FER2013_CLASSES,
     skip_bad: bool = False,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Dataset:
     """Load a split from a CSV/CSV.GZ file or an image-folder root; raise InputError on bad input."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: data not found")
     if path.is_dir():
-        dataset = load_folders(path, split, class_names, skip_bad)
+        dataset = load_folders(path, split, class_names, skip_bad, limits)
     elif path.name.lower().endswith((".csv", ".csv.gz")):
-        dataset = load_csv(path, split, class_names, skip_bad)
+        dataset = load_csv(path, split, class_names, skip_bad, limits)
     else:
         raise InputError(f"{path}: unsupported data format (use fer2013.csv, .csv.gz or an image folder)")
     if len(dataset.labels) == 0:
@@ -43,14 +44,19 @@ def load_dataset(
     return dataset
 
 
-def _read_bytes(path: Path) -> bytes:
-    try:
-        if path.name.lower().endswith(".gz"):
-            with gzip.open(path, "rb") as handle:
-                return handle.read()
-        return path.read_bytes()
-    except (OSError, EOFError) as err:
-        raise InputError(f"{path}: cannot read: {err}") from None
+def check_csv_header(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> list[str]:
+    """The CSV's column names (lower case), read from its first line alone: a file whose
+    header is wrong is refused before its body is read."""
+    return _parse_header(path, first_line(path, limits.max_row_kb * 1024, "data", "--max-row-kb"))
+
+
+def _parse_header(path: Path, line: bytes) -> list[str]:
+    # Spreadsheet programs save "UTF-8 CSV" with a byte-order mark before the header.
+    line = line.removeprefix(b"\xef\xbb\xbf").replace(b"\r", b"")
+    header = [name.strip().strip(b'"').decode("utf-8", "replace").lower() for name in line.split(b",")]
+    if "emotion" not in header or "pixels" not in header:
+        raise InputError(f"{path}: CSV header must have columns emotion,pixels[,Usage]; found {line[:80]!r}")
+    return header
 
 
 def load_csv(
@@ -58,16 +64,14 @@ def load_csv(
     split: str | None,
     class_names: tuple[str, ...] = FER2013_CLASSES,
     skip_bad: bool = False,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Dataset:
     """Parse the Kaggle CSV. Pixels are decoded in one vectorised pass (the full file in ~seconds)."""
-    raw = _read_bytes(path)
+    check_csv_header(path, limits)
+    raw = read_bounded(path, limits)
     lines = (raw.replace(b"\r", b"") if b"\r" in raw[:100_000] else raw).split(b"\n")
     del raw
-    # Spreadsheet programs save "UTF-8 CSV" with a byte-order mark before the header.
-    lines[0] = lines[0].removeprefix(b"\xef\xbb\xbf")
-    header = [name.strip().strip(b'"').decode("utf-8", "replace").lower() for name in lines[0].split(b",")]
-    if "emotion" not in header or "pixels" not in header:
-        raise InputError(f"{path}: CSV header must have columns emotion,pixels[,Usage]; found {lines[0][:80]!r}")
+    header = _parse_header(path, lines[0])
     col_emotion, col_pixels = header.index("emotion"), header.index("pixels")
     col_usage = header.index("usage") if "usage" in header else None
     if split is not None and col_usage is None:
@@ -196,7 +200,7 @@ def _decode_chunk(fields: list[bytes]) -> tuple[np.ndarray, list[tuple[int, str]
     return decoded, sorted(problems.items())
 
 
-def load_other_splits(dataset: Dataset) -> dict[str, np.ndarray]:
+def load_other_splits(dataset: Dataset, limits: InputLimits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
     """Images (M, 48, 48) of every other split stored beside ``dataset``, for cross-split checks.
 
     Bad rows are skipped here: they were not asked for, so they must not fail the run.
@@ -208,7 +212,8 @@ def load_other_splits(dataset: Dataset) -> dict[str, np.ndarray]:
         if name.lower() == dataset.split.lower():
             continue
         try:
-            others[name] = load_dataset(dataset.path, name, dataset.class_names, skip_bad=True).images
+            others[name] = load_dataset(dataset.path, name, dataset.class_names, skip_bad=True,
+                                        limits=limits).images
         except InputError:
             continue  # an empty or unreadable neighbour split is simply not compared
     return others

@@ -31,6 +31,7 @@ class Dataset:
     n_skipped: int = 0
     skipped_examples: list[str] = field(default_factory=list)
     splits: tuple[str, ...] = ()  # every split stored at ``path`` (CSV Usage values or split folders)
+    conversions: dict[str, int] = field(default_factory=dict)  # {"RGB converted to grey": images}
 
     @property
     def class_counts(self) -> dict[str, int]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +12,10 @@ from PIL import Image, UnidentifiedImageError
 
 from reportgen.errors import InputError
 from reportgen.loading.dataset import IMAGE_SIZE, IMAGE_SUFFIXES, MAX_REPORTED, Dataset
+from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits
+
+# Pillow's own names for modes whose samples are wider than 8 bits; convert("L") clips them.
+WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
 def _subdirs(path: Path) -> dict[str, Path]:
@@ -31,7 +37,8 @@ def _resolve_root(path: Path, split: str | None, class_names: tuple[str, ...]) -
 
 
 def load_folders(
-    path: Path, split: str | None, class_names: tuple[str, ...], skip_bad: bool = False
+    path: Path, split: str | None, class_names: tuple[str, ...], skip_bad: bool = False,
+    limits: InputLimits = DEFAULT_LIMITS,
 ) -> Dataset:
     """Read every image under ``root/<class>/`` as 48×48 grey (converted and resized if needed)."""
     root = _resolve_root(path, split, class_names)
@@ -51,13 +58,14 @@ def load_folders(
                 files.append(file)
                 labels.append(index[name])
     with ThreadPoolExecutor(max_workers=4) as pool:
-        decoded = list(pool.map(_read_image, files))
-    bad = [(file, problem) for file, (_, problem) in zip(files, decoded) if problem]
+        decoded = list(pool.map(partial(_read_image, max_pixels=limits.max_image_pixels), files))
+    bad = [(file, problem) for file, (_, problem, _) in zip(files, decoded) if problem]
     if bad and not skip_bad:
         file, problem = bad[0]
         more = f" (and {len(bad) - 1} more; --skip-bad-rows skips them)" if len(bad) > 1 else ""
         raise InputError(f"{file}: {problem}{more}")
-    keep = [i for i, (_, problem) in enumerate(decoded) if not problem]
+    keep = [i for i, (_, problem, _) in enumerate(decoded) if not problem]
+    conversions = Counter(decoded[i][2] for i in keep if decoded[i][2])
     images = np.stack([decoded[i][0] for i in keep]) if keep else np.zeros((0, 48, 48), np.uint8)
     skipped = [f"{file}: {problem}" for file, problem in bad] + [f"{root / u}: unknown class" for u in unknown]
     return Dataset(
@@ -70,21 +78,52 @@ def load_folders(
         n_skipped=len(bad) + len(unknown),
         skipped_examples=skipped[:MAX_REPORTED],
         splits=tuple(split_folders(path, class_names)) if split is not None else (),
+        conversions=dict(sorted(conversions.items())),
     )
 
 
-def _read_image(file: Path) -> tuple[np.ndarray | None, str]:
-    """(48, 48) uint8 grey image and an empty problem string, or (None, problem)."""
+def _read_image(file: Path, max_pixels: int) -> tuple[np.ndarray | None, str, str]:
+    """(48, 48) uint8 grey image, a problem ("" if none) and the conversion made ("" if none)."""
     if file.suffix.lower() not in IMAGE_SUFFIXES:
-        return None, f"not an image file (suffix '{file.suffix}')"
+        return None, f"not an image file (suffix '{file.suffix}')", ""
     try:
         with Image.open(file) as image:
-            grey = image.convert("L")
+            width, height = image.size  # from the header: nothing is decoded yet
+            if width * height > max_pixels:
+                return None, (f"image of {width}×{height} pixels is over the --max-image-pixels "
+                              f"limit of {max_pixels:,}"), ""
+            grey, conversion = to_grey(image)
             if grey.size != (IMAGE_SIZE, IMAGE_SIZE):
                 grey = grey.resize((IMAGE_SIZE, IMAGE_SIZE), Image.Resampling.BILINEAR)
-            return np.asarray(grey, dtype=np.uint8), ""
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        return None, f"unreadable image ({type(err).__name__})"
+            return np.asarray(grey, dtype=np.uint8), "", conversion
+    except Image.DecompressionBombError:
+        # Pillow's own guard (over twice its MAX_IMAGE_PIXELS) fires in open() itself.
+        return None, f"image too large to decode safely (over the --max-image-pixels limit of {max_pixels:,})", ""
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as err:
+        return None, f"unreadable image ({type(err).__name__})", ""
+
+
+def to_grey(image: Image.Image) -> tuple[Image.Image, str]:
+    """An 8-bit grey ("L") copy of ``image`` and a plain description of the conversion.
+
+    Wide samples are scaled into 0–255 (16-bit: ÷257, so 65535 → 255; float: 0–1 → 0–255 when
+    they fit that range), not clipped as ``convert("L")`` would. Colour becomes luminance
+    (ITU-R 601-2), and transparency is dropped.
+    """
+    mode = image.mode
+    if mode == "L":
+        return image, ""
+    if mode in WIDE_MODES:
+        values = np.asarray(image, dtype=np.float64)
+        if mode.startswith("I;16") or (mode == "I" and values.max(initial=0) > 255):
+            scaled, text = values / 257.0, f"16-bit grey ({mode}) scaled to 8 bits"
+        elif mode == "F" and values.max(initial=0) <= 1.0:
+            scaled, text = values * 255.0, "floating-point grey (0–1) scaled to 8 bits"
+        else:
+            scaled, text = values, f"{mode} grey read as 8 bits"
+        pixels = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        return Image.fromarray(pixels, mode="L"), text
+    return image.convert("L"), f"{mode} converted to grey"
 
 
 def split_folders(root: Path, class_names: tuple[str, ...]) -> list[str]:

@@ -8,7 +8,6 @@ Everything downstream works in *pixel space*: grey images of shape (N, h, w), fl
 from __future__ import annotations
 
 import hashlib
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,8 @@ import tensorflow as tf
 from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from reportgen.errors import InputError
+from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits
+from reportgen.loading.modelfile import check_model_file
 from reportgen.loading.pixels import InputScale
 
 FREEZE_CHECK_IMAGES = 32  # images on which the frozen graph must match the live model
@@ -72,24 +73,17 @@ def weights_sha256(model: keras.Model) -> str:
     return digest.hexdigest()
 
 
-def load_model(path: Path, trust: bool = False) -> LoadedModel:
+def load_model(path: Path, trust: bool = False, limits: InputLimits = DEFAULT_LIMITS) -> LoadedModel:
     """Read a `.keras`, `.h5`/`.hdf5` or TF SavedModel directory.
 
     Keras safe mode stays on unless ``trust`` is set, so models that carry code (Lambda or
-    custom layers) are refused rather than executed.
+    custom layers) are refused rather than executed; so are SavedModels, whose graph runs
+    when loaded. A ``.keras`` zip is checked against ``limits`` before it is unpacked.
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: model not found")
+    check_model_file(path, trust, limits)
     if path.is_dir():
-        if not (path / "saved_model.pb").exists():
-            raise InputError(f"{path}: directory is not a TF SavedModel (no saved_model.pb)")
         return _load_saved_model(path)
-    suffix = path.suffix.lower()
-    if suffix not in {".keras", ".h5", ".hdf5"}:
-        raise InputError(f"{path}: unsupported model format '{suffix}' (use .keras, .h5 or a SavedModel)")
-    if suffix == ".keras" and not zipfile.is_zipfile(path):
-        raise InputError(f"{path}: not a valid .keras file (not a zip archive)")
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=not trust)
     except Exception as err:  # noqa: BLE001 - Keras raises many types; all mean "cannot use this file"
@@ -112,6 +106,8 @@ def describe_keras_model(model: keras.Model, path: Path | None = None) -> Loaded
     names, shapes and values, so that two runs of the same model share a sha256.
     """
     where = path if path is not None else Path(f"<in-memory {model.name}>")
+    _require_one(where, "input", [t.name for t in model.inputs])
+    _require_one(where, "output", [t.name for t in model.outputs])
     shape = tuple(model.inputs[0].shape[1:]) if model.inputs else None
     if shape is None or len(shape) != 3 or shape[2] not in (1, 3) or None in shape[:2]:
         raise InputError(f"{where}: expects input {shape}; need an image input (H, W, 1 or 3)")
@@ -138,6 +134,14 @@ def describe_keras_model(model: keras.Model, path: Path | None = None) -> Loaded
     )
 
 
+def _require_one(path: Path, kind: str, names: list[str]) -> None:
+    """One image in, one vector of class scores out: anything else cannot be audited."""
+    if len(names) != 1:
+        listed = ", ".join(names[:4]) or "none"
+        raise InputError(f"{path}: model has {len(names)} {kind}s ({listed}); reportgen audits "
+                         f"models with one image input and one class-score output")
+
+
 def _walk_layers(model: keras.Model) -> list[keras.layers.Layer]:
     layers: list[keras.layers.Layer] = []
     for layer in model.layers:
@@ -153,11 +157,14 @@ def _load_saved_model(path: Path) -> LoadedModel:
         signature = loaded.signatures["serving_default"]
     except Exception as err:  # noqa: BLE001 - TF raises many types for unreadable SavedModels
         raise InputError(f"{path}: cannot load SavedModel: {_first_line(err)}") from None
-    (input_name, spec), = signature.structured_input_signature[1].items()
+    inputs = signature.structured_input_signature[1]
+    _require_one(path, "input", list(inputs))
+    _require_one(path, "output", list(signature.structured_outputs))
+    (input_name, spec), = inputs.items()
     shape = tuple(spec.shape[1:])
     if len(shape) != 3 or shape[2] not in (1, 3) or None in shape[:2]:
         raise InputError(f"{path}: expects input {shape}; need an image input (H, W, 1 or 3)")
-    output_name = min(signature.structured_outputs)
+    (output_name,) = signature.structured_outputs
     n_outputs = int(signature.structured_outputs[output_name].shape[-1])
     n_params = int(sum(np.prod(v.shape) for v in getattr(loaded, "variables", [])))
 

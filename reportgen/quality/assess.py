@@ -177,7 +177,7 @@ def assess_explanations(
     agreement = agreement_matrix(run.maps)
     rows = rank_methods([_row(m, faithfulness, sanity, stability, seed) for m in names])
     return QualityResult(names, tuple(rows), faithfulness, sanity, stability, agreement,
-                         write_verdict(rows, agreement), config, seconds,
+                         write_verdict(rows, agreement, len(targets)), config, seconds,
                          run.pixels.astype(np.uint8), run.classes, run.maps)
 
 

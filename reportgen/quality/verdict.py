@@ -17,6 +17,7 @@ from typing import Literal
 import numpy as np
 
 from reportgen.quality.sanity import MAX_SPEARMAN, MAX_SSIM
+from reportgen.small_sample import MIN_SAMPLE, too_few
 
 MIN_GAIN = 0.01  # faithfulness (probability units) below which a gain is negligible
 BORDERLINE = 0.8  # a sanity score above this share of its limit is only just a pass
@@ -88,13 +89,20 @@ def rank_methods(rows: Sequence[MethodQuality]) -> list[MethodQuality]:
     return [replace(row, rank=i + 1) for i, row in enumerate(sorted(rows, key=key))]
 
 
-def write_verdict(rows: Sequence[MethodQuality], agreement: np.ndarray) -> str:
+def write_verdict(rows: Sequence[MethodQuality], agreement: np.ndarray, n_cases: int | None = None) -> str:
     """One paragraph in plain words: which maps to believe for this model, and why.
 
-    ``rows`` ranked best first; ``agreement`` (K, K) rank correlations between the methods.
+    ``rows`` ranked best first; ``agreement`` (K, K) rank correlations between the methods;
+    ``n_cases`` the explained cases the faithfulness intervals rest on. Under ``MIN_SAMPLE``
+    cases no method is recommended and no interval is quoted (the small-sample rule).
     """
     if not rows:
         return "No attribution maps were made, so there is nothing to judge."
+    if n_cases is not None and too_few(n_cases):
+        return (f"Only {n_cases} case{'s' * (n_cases != 1)} {'were' if n_cases != 1 else 'was'} "
+                f"explained: too few (under {MIN_SAMPLE}) to say which maps to believe, or to give "
+                "an interval for any method's faithfulness; explain more cases "
+                "(--cases-per-group) or use a larger split.")
     sentences = [_lead(rows)]
     sentences += [_faithfulness_note(row) for row in rows if row.faithful != "better"]
     sentences += [_sanity_note(row) for row in rows if row.sanity_passed is False]

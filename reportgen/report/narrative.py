@@ -10,6 +10,7 @@ import numpy as np
 from reportgen.gating.checks import CHECKS
 from reportgen.gating.verdict import Verdict
 from reportgen.result import AuditResult
+from reportgen.small_sample import NO_CI, too_few
 
 # Regressions that make the baseline sentence a warning when no policy judges them; the same
 # numbers as examples/policy.toml's [baseline] limits (accuracy and recall in pp, bias in pp).
@@ -27,8 +28,9 @@ def key_findings(result: AuditResult, verdict: Verdict) -> list[dict[str, str]]:
     low, high = ev.accuracy_ci
     split = result.dataset.split or result.dataset.path.name
     sentences = [comparison_finding(verdict)] if verdict.comparison is not None else []
+    interval = NO_CI if too_few(len(ev.labels)) else f"(95% CI {_pct(low)}–{_pct(high)})"
     sentences += [
-        _finding("info", f"Accuracy is {_pct(ev.accuracy)} (95% CI {_pct(low)}–{_pct(high)}) on "
+        _finding("info", f"Accuracy is {_pct(ev.accuracy)} {interval} on "
                  f"{len(ev.labels):,} images of {split}; balanced accuracy {_pct(ev.balanced_accuracy)}, "
                  f"macro-F1 {ev.macro_f1:.3f}."),
     ]
@@ -37,9 +39,10 @@ def key_findings(result: AuditResult, verdict: Verdict) -> list[dict[str, str]]:
         worst = int(np.nanargmin(recalls))
         metric = ev.per_class[worst]
         severity = "warning" if metric.recall < 0.3 else "info"
+        interval = ("no CI" if too_few(metric.support)
+                    else f"95% CI {_pct(metric.recall_ci[0])}–{_pct(metric.recall_ci[1])}")
         sentences.append(_finding(severity, f"Weakest class: '{names[worst]}', recall {_pct(metric.recall)} "
-                         f"(95% CI {_pct(metric.recall_ci[0])}–{_pct(metric.recall_ci[1])}, "
-                         f"{metric.support} images)."))
+                         f"({interval}, {metric.support} images)."))
     errors = ev.confusion.sum() - np.trace(ev.confusion)
     if errors:
         sink = ev.sink_class

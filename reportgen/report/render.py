@@ -29,6 +29,7 @@ from reportgen.report.figures.performance import (
 from reportgen.report.narrative import key_findings
 from reportgen.resources import templates_dir
 from reportgen.result import AuditResult
+from reportgen.small_sample import NO_CI, too_few
 
 THUMBNAIL_PX = 96
 
@@ -343,6 +344,8 @@ def embed_images(html: str) -> str:
 def render_html(result: AuditResult, verdict: Verdict | None = None) -> str:
     """The whole report as one self-contained HTML document."""
     env = make_environment()
+    if too_few(len(result.evaluation.labels)):
+        env.filters["ci"] = lambda *_args: NO_CI  # the small-sample rule, for every CI shown
     context = build_context(result, verdict)
     parts = render_sections(env, context)
     return embed_images(env.get_template("report.html").render(**context, parts=parts))

@@ -104,3 +104,27 @@ def test_corrupted_baseline_is_refused_or_usable(
         evaluate_checks(load_policy(EXAMPLE), valid, validated)
     except InputError:
         pass
+
+
+# database=None: as above.
+@settings(max_examples=150, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(version=st.one_of(st.just(1), st.integers(-3, 5), st.floats(), st.text(max_size=3), st.none()),
+       model=st.one_of(st.just({"path": "m.keras"}), st.none(), st.integers(), st.text(max_size=3)),
+       metric=st.sampled_from(["accuracy", "balanced_accuracy", "macro_f1", "ece", "recall"]),
+       value=st.one_of(st.floats(-10, 10), st.integers(-10, 10)))
+def test_baseline_schema_model_and_ranges_are_checked(version, model, metric, value, make_summary) -> None:
+    """What validation lets through has schema version 1, a model object and every rate in 0–1."""
+    baseline = make_summary()
+    baseline["schema_version"], baseline["model"] = version, model
+    if metric == "recall":
+        baseline["metrics"]["per_class"]["sad"]["recall"] = value
+    else:
+        baseline["metrics"][metric] = value
+    try:
+        validate_summary(json.loads(json.dumps(baseline)), "base.json")
+    except InputError as error:
+        assert str(error).startswith("base.json") and "\n" not in str(error)
+        return
+    assert version == 1 and not isinstance(version, bool) and isinstance(model, dict)
+    assert 0.0 <= value <= 1.0
