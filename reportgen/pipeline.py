@@ -163,7 +163,7 @@ def _analyse(
 
 
 def _notes(dataset: Dataset, model: ModelReport) -> list[str]:
-    notes = []
+    notes = [model.scale.warning] if model.scale.warning else []
     if model.softmax_applied:
         notes.append("The model's outputs are not probabilities (logits); a softmax was applied.")
     if model.n_nonfinite:
