@@ -121,6 +121,7 @@ def _attribute(
             classifier, dataset.images, dataset.labels, evaluation.preds,
             np.array([case.index for case in selection.cases], dtype=np.int64),
             evaluation.sink_class, methods, settings, progress=reporter.track,
+            sources=dataset.sources,
         )
 
 

@@ -159,10 +159,15 @@ def _columns(result: AttributionResult) -> list[tuple[str, str]]:
     return columns
 
 
+def short_source(source: str) -> str:
+    """A case's identifier for a figure label: the CSV row as it is, a file without its folders."""
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def _case_label(result: AttributionResult, row: int, class_names: list[str]) -> str:
     true, pred = int(result.case_labels[row]), int(result.case_preds[row])
     prob = float(result.case_probs[row, pred])
-    return (f"#{int(result.case_indices[row])}  p={prob:.0%}\n"
+    return (f"{short_source(result.case_sources[row])}  p={prob:.0%}\n"
             f"true: {class_names[true]}\npred: {class_names[pred]}")
 
 
@@ -202,7 +207,7 @@ def grid_figure(result: AttributionResult, case: int, class_names: list[str]) ->
     mosaic = Mosaic.create(len(result.methods), n_classes + 1, left=0.45, right=0.6)
     image = result.grid_images[case].astype(np.float32)
     true, pred = int(result.grid_labels[case]), int(result.grid_preds[case])
-    mosaic.column_title(0, f"#{int(result.grid_indices[case])}\n"
+    mosaic.column_title(0, f"{short_source(result.grid_sources[case])}\n"
                            f"{class_names[true]} → {class_names[pred]}")
     for k in range(n_classes):
         mosaic.column_title(k + 1, f"{class_names[k]}\np={float(result.grid_probs[case, k]):.2f}")
