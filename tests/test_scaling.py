@@ -179,3 +179,27 @@ def test_every_image_is_scored_up_to_the_cap():
     subset = stratified_subset(labels, 5000, 0)
     assert len(subset) == 5000 and len(np.unique(subset)) == 5000
     assert (labels[subset] == 1).sum() == 10  # the rare class is kept whole
+
+
+def test_the_cli_warns_about_an_ambiguous_scale_and_records_it(tmp_path, small_csv):
+    """stderr, summary.json notes and model.input_scale_detection all carry the warning."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from reportgen.cli import app
+
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(N_CLASSES, activation="softmax",
+                                                 kernel_initializer="zeros")])
+    path = tmp_path / "flat.keras"
+    model.save(path)
+    result = CliRunner().invoke(app, ["gate", "--model", str(path), "--data", str(small_csv),
+                                      "--out", str(tmp_path / "g"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines()
+                if line.startswith("reportgen: warning: input scale")]
+    assert len(warnings) == 1 and "--input-scale" in warnings[0]
+    summary = json.loads((tmp_path / "g" / "summary.json").read_text())
+    detection = summary["model"]["input_scale_detection"]
+    assert detection["warning"] in summary["notes"] and detection["paired"]["clear"] is False
