@@ -203,3 +203,33 @@ def test_the_cli_warns_about_an_ambiguous_scale_and_records_it(tmp_path, small_c
     summary = json.loads((tmp_path / "g" / "summary.json").read_text())
     detection = summary["model"]["input_scale_detection"]
     assert detection["warning"] in summary["notes"] and detection["paired"]["clear"] is False
+
+
+@pytest.mark.slow
+def test_a_real_fer_cnn_trained_on_0_1_is_detected_where_accuracy_was_wrong(tmp_path):
+    """A CNN without Rescaling or BatchNorm trained 5 epochs on 10,000 FER2013 Training faces
+    in 0-1. On PublicTest the old rule (accuracy on 656 stratified images) chose 0-255
+    (38.0% vs 37.2%); the likelihood over all 3,589 images says 0-1 (-1.45 vs -15.2 nats)."""
+    from pathlib import Path
+
+    from reportgen.loading.data import load_dataset
+
+    root = Path(__file__).resolve().parents[1].parent / "shared" / "fer2013"
+    if not (root / "PublicTest").is_dir():
+        pytest.skip("needs ../shared/fer2013")
+    train, test = load_dataset(root, "Training"), load_dataset(root, "PublicTest")
+    chosen = np.random.default_rng(0).permutation(len(train.labels))[:10000]
+    keras.utils.set_random_seed(0)
+    layers: list = [keras.Input((48, 48, 1))]
+    for filters in (16, 32, 64):
+        layers += [keras.layers.Conv2D(filters, 3, padding="same", activation="relu"),
+                   keras.layers.MaxPooling2D(2)]
+    model = keras.Sequential([*layers, keras.layers.Flatten(), keras.layers.Dropout(0.3),
+                              keras.layers.Dense(N_CLASSES, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.fit(to_scale(train.images[chosen], InputScale.UNIT), train.labels[chosen], epochs=5,
+              batch_size=64, verbose=0)
+    decision = resolve_scale(saved(tmp_path, model, "fer"), InputScale.AUTO, test.images,
+                             test.labels, seed=0, batch_size=256)
+    assert decision.scale is InputScale.UNIT and decision.paired.clear
+    assert decision.n_probe_images == len(test.labels) and decision.warning is None
