@@ -129,6 +129,7 @@ def _attribute(
             classifier, dataset.images, dataset.labels, evaluation.preds,
             np.array([case.index for case in selection.cases], dtype=np.int64),
             evaluation.sink_class, methods, settings, progress=reporter.track,
+            sources=dataset.sources,
         )
 
 
@@ -171,7 +172,7 @@ def _analyse(
 
 
 def _notes(dataset: Dataset, model: ModelReport) -> list[str]:
-    notes = []
+    notes = [model.scale.warning] if model.scale.warning else []
     if model.softmax_applied:
         notes.append("The model's outputs are not probabilities (logits); a softmax was applied.")
     if model.n_nonfinite:

@@ -24,6 +24,19 @@ def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, floa
     return float(low), float(high)
 
 
+def wilson_ci(successes: int, trials: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``successes / trials``; NaNs when ``trials`` is 0.
+
+    Unlike the bootstrap, it is not degenerate at 0 and 1: 0 of 50 gives 0–7.1%, not 0–0%.
+    """
+    if trials <= 0:
+        return float("nan"), float("nan")
+    from scipy.stats import binomtest
+
+    interval = binomtest(int(successes), int(trials)).proportion_ci(level, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
 def bootstrap_mean_ci(
     values: np.ndarray, seed: int, n_boot: int = N_BOOTSTRAP, level: float = 0.95
 ) -> tuple[float, float]:

@@ -89,3 +89,22 @@ def test_selection_is_deterministic_and_capped():
     other = select_cases(ev, sources, NAMES, SelectionRules(per_group=2, seed=6))
     assert first.cases == again.cases and first.cases != other.cases
     assert all(len(cases) <= 2 for cases in first.by_group().values())
+
+
+def test_recall_ci_is_wilson_and_not_degenerate_at_0_and_1():
+    # class 0: 0 of 50 right; class 1: 50 of 50 right; class 2: 3 of 4
+    labels = np.array([0] * 50 + [1] * 50 + [2] * 4)
+    preds = [1] * 50 + [1] * 50 + [2, 2, 2, 0]
+    ev = evaluate(probs_for(preds, [0.9] * len(preds)), labels)
+    z2 = 1.959963984540054 ** 2
+    low, high = ev.per_class[0].recall_ci
+    assert low == pytest.approx(0.0, abs=1e-12) and high == pytest.approx(z2 / (50 + z2))
+    low, high = ev.per_class[1].recall_ci
+    assert high == pytest.approx(1.0) and low == pytest.approx(50 / (50 + z2))
+    low, high = ev.per_class[2].recall_ci  # Wilson for 3/4: 0.3006-0.9544
+    assert (low, high) == (pytest.approx(0.3006, abs=1e-4), pytest.approx(0.9544, abs=1e-4))
+
+
+def test_recall_ci_of_an_absent_class_is_nan():
+    ev = evaluate(probs_for([0, 1], [0.9, 0.9]), np.array([0, 1]))
+    assert all(np.isnan(ev.per_class[2].recall_ci))

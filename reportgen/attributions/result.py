@@ -34,6 +34,7 @@ class AttributionResult:
     seed: int
     sink_class: int
     case_indices: np.ndarray  # (M,) rows of the evaluated split
+    case_sources: tuple[str, ...]  # (M,) "row R" or file path, as summary.json's cases
     case_images: np.ndarray  # (M, h, w) uint8
     case_labels: np.ndarray  # (M,)
     case_preds: np.ndarray  # (M,), the class each case is explained for
@@ -41,6 +42,7 @@ class AttributionResult:
     case_maps: dict[str, np.ndarray]  # method → (M, h, w)
     segments: dict[str, np.ndarray]  # method → (M, h, w) region labels, methods that use them
     grid_indices: np.ndarray  # (G,)
+    grid_sources: tuple[str, ...]  # (G,)
     grid_images: np.ndarray  # (G, h, w) uint8
     grid_labels: np.ndarray  # (G,)
     grid_preds: np.ndarray  # (G,)

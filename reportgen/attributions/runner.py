@@ -84,6 +84,7 @@ class _Inputs:
     groups: list[np.ndarray]  # K+1 index arrays (empty list: no mean maps)
     n_classes: int
     sink_class: int
+    sources: tuple[str, ...]  # (N,) the identifier of each image of the split
 
     @property
     def case_images(self) -> np.ndarray:
@@ -151,6 +152,7 @@ def run_attributions(
     methods: Sequence[str],
     settings: AttributionSettings | None = None,
     progress: Track | None = None,
+    sources: Sequence[str] | None = None,
 ) -> AttributionResult:
     """Explain each selected case for its predicted class with every method.
 
@@ -161,7 +163,8 @@ def run_attributions(
     images per class and over errors into the sink class, for ``settings.mean_methods``
     (default: the unsigned gradient methods chosen, see ``_mean_methods``; without any
     gradient method, the chosen methods with at most ``SLOW_MEAN_CAP`` images per class).
-    ``progress(description, total)`` may return an ``advance(n)`` callback.
+    ``progress(description, total)`` may return an ``advance(n)`` callback. ``sources`` (N,)
+    names each image as the rest of the report does (CSV row or file); default ``#index``.
     Unknown method names raise InputError.
     """
     config = settings or AttributionSettings()
@@ -183,6 +186,7 @@ def run_attributions(
         groups=mean_groups(labels, preds, n_classes, sink_class, mean_cap, config.seed)
         if averaged else [],
         n_classes=n_classes, sink_class=int(sink_class),
+        sources=tuple(sources) if sources is not None else tuple(f"#{i}" for i in range(len(labels))),
     )
     runs = {}
     for name in names:
@@ -221,13 +225,17 @@ def _result(explainers: Mapping[str, Explainer], runs: Mapping[str, _MethodRun],
         n_images={name: runs[name].n_images for name in names},
         diagnostics={name: runs[name].diagnostics for name in names},
         device=device_name(), batch_size=batch, seed=seed, sink_class=inputs.sink_class,
-        case_indices=inputs.cases, case_images=inputs.pixels[inputs.cases].astype(np.uint8),
+        case_indices=inputs.cases,
+        case_sources=tuple(inputs.sources[i] for i in inputs.cases),
+        case_images=inputs.pixels[inputs.cases].astype(np.uint8),
         case_labels=inputs.labels[inputs.cases], case_preds=inputs.preds[inputs.cases],
         case_probs=classifier.predict(inputs.case_images),
         case_maps={name: runs[name].case_maps for name in names},
         segments={name: explainer.segments(inputs.case_images)
                   for name, explainer in explainers.items() if explainer.needs_segments},
-        grid_indices=inputs.grid, grid_images=inputs.pixels[inputs.grid].astype(np.uint8),
+        grid_indices=inputs.grid,
+        grid_sources=tuple(inputs.sources[i] for i in inputs.grid),
+        grid_images=inputs.pixels[inputs.grid].astype(np.uint8),
         grid_labels=inputs.labels[inputs.grid], grid_preds=inputs.preds[inputs.grid],
         grid_probs=classifier.predict(inputs.grid_images),
         grid_maps={name: runs[name].grid_maps for name in names},

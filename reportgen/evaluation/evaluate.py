@@ -15,7 +15,7 @@ from sklearn.metrics import (
     top_k_accuracy_score,
 )
 
-from reportgen.stats import N_BOOTSTRAP, bootstrap_indices, percentile_ci
+from reportgen.stats import N_BOOTSTRAP, bootstrap_indices, percentile_ci, wilson_ci
 
 N_CALIBRATION_BINS = 15
 Interval = tuple[float, float]
@@ -88,8 +88,11 @@ def evaluate(probs: np.ndarray, labels: np.ndarray, seed: int = 0) -> Evaluation
         labels, preds, labels=classes, zero_division=0
     )
     boot = _bootstrap(probs, preds, labels, seed)
+    # Recall is a proportion of each class's images: the Wilson interval stays honest at 0
+    # and 1, where the bootstrap collapses to a point (0 of 50 is not "0.0%–0.0%").
+    hits = np.bincount(labels[preds == labels], minlength=n_classes)
     per_class = [
-        ClassMetrics(float(p), float(r), float(f), int(s), percentile_ci(boot["recall"][:, k]))
+        ClassMetrics(float(p), float(r), float(f), int(s), wilson_ci(int(hits[k]), int(s)))
         for k, (p, r, f, s) in enumerate(zip(precision, recall, f1, support))
     ]
     return Evaluation(

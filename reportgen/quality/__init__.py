@@ -1,7 +1,7 @@
 """Explanation quality: which attribution maps to trust for this model.
 
 Faithfulness (deletion/insertion AUC against random maps), the cascading model-randomisation
-sanity check, seed stability of LIME/SHAP, agreement between methods, and a ranked verdict.
+sanity check, seed stability of the stochastic methods, agreement between methods, and a ranked verdict.
 ``assess_explanations`` is the only function the pipeline calls.
 """
 

@@ -47,7 +47,8 @@ class QualitySettings:
     The subsets keep the cost low: the sanity check re-explains ``n_sanity`` cases at each
     of its (up to) 3 cascade checkpoints, and ``n_sanity_sampled`` cases at the last one
     only for LIME/SHAP, which need ~1000 model calls per image; stability re-explains
-    ``n_stability`` cases with ``n_seeds - 1`` more seeds.
+    ``n_stability`` cases (``n_stability_gradient`` for stochastic gradient methods such as
+    SmoothGrad, which are cheap) with ``n_seeds - 1`` more seeds.
     """
 
     baseline: faith.Baseline = "blur"
@@ -60,6 +61,7 @@ class QualitySettings:
     max_spearman: float = MAX_SPEARMAN
     max_ssim: float = MAX_SSIM
     n_stability: int = 3
+    n_stability_gradient: int = 12
     n_seeds: int = 2
     top_fraction: float = TOP_FRACTION
 
@@ -120,7 +122,7 @@ class QualityResult:
         if row.stability_jaccard is not None and self.stability is not None:
             summary["stability"] = {"jaccard": round_finite(row.stability_jaccard),
                                     "spearman": round_finite(row.stability_spearman),
-                                    "n_cases": len(self.stability.positions),
+                                    "n_cases": len(self.stability.positions[row.name]),
                                     "seeds": list(self.stability.seeds)}
         return summary
 
@@ -243,11 +245,19 @@ def _stability(run: _Run) -> StabilityResult | None:
     if not methods or config.n_seeds < 2:
         return None
     order = np.random.default_rng(run.seed).permutation(len(run.classes))
-    positions = np.sort(order[: config.n_stability])
-    total = len(methods) * len(positions) * (config.n_seeds - 1)
-    return measure_stability(run.classifier, run.pixels, run.classes, run.maps, methods,
-                             positions, run.explainers, config.n_seeds,
-                             run.advance("quality: stability", total), config.top_fraction)
+    # Cheap (gradient) methods are checked on more cases: a 3-case mean is a rough estimate.
+    sizes = {m: config.n_stability_gradient if _describes(m).gradient_based
+             else config.n_stability for m in methods}
+    total = sum(min(n, len(order)) for n in sizes.values()) * (config.n_seeds - 1)
+    advance = run.advance("quality: stability", total)
+    parts = [measure_stability(run.classifier, run.pixels, run.classes, run.maps,
+                               [m for m in methods if sizes[m] == n], np.sort(order[:n]),
+                               run.explainers, config.n_seeds, advance, config.top_fraction)
+             for n in sorted(set(sizes.values()))]
+    return StabilityResult(parts[0].seeds,
+                           {m: p for part in parts for m, p in part.positions.items()},
+                           {m: v for part in parts for m, v in part.jaccard.items()},
+                           {m: v for part in parts for m, v in part.spearman.items()})
 
 
 def _describes(method: str) -> type[Explainer]:

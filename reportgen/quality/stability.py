@@ -29,10 +29,11 @@ from reportgen.quality.ranks import (
 
 @dataclass(frozen=True)
 class StabilityResult:
-    """Per method, the mean over seed pairs and checked cases; ``positions`` (n,) the cases."""
+    """Per method, the mean over seed pairs and checked cases; ``positions`` method → (n,)
+    the cases checked."""
 
     seeds: tuple[int, ...]
-    positions: np.ndarray
+    positions: dict[str, np.ndarray]
     jaccard: dict[str, float]
     spearman: dict[str, float]
 
@@ -84,4 +85,4 @@ def measure_stability(
             if advance is not None:
                 advance(len(positions))
         jaccard[method], spearman[method] = seed_agreement(runs, top_fraction)
-    return StabilityResult(seeds, np.asarray(positions), jaccard, spearman)
+    return StabilityResult(seeds, {m: np.asarray(positions) for m in methods}, jaccard, spearman)

@@ -72,6 +72,7 @@ def _model(result: AuditResult) -> dict[str, Any]:
         "input_scale": model.scale.scale.value,
         "input_scale_reason": model.scale.reason,
         "input_scale_accuracies": {k: round_finite(v) for k, v in model.scale.accuracies.items()},
+        "input_scale_detection": model.scale.to_summary(),
         "softmax_applied": model.softmax_applied,
         "n_nonfinite_predictions": model.n_nonfinite,
     }

@@ -45,6 +45,19 @@ def test_contract(name, tiny_classifier, face_like_images):
 
 
 @pytest.mark.parametrize("name", METHODS)
+def test_maps_do_not_depend_on_the_batch_size(name, tiny_classifier, face_like_images):
+    """The batch size changes how many inputs go to the model per call, never the maps
+    (SHAP included: its search keeps shap's own per-step batch whatever ``batch_size``)."""
+    images = face_like_images[:3]
+    targets = np.array([2, 5, 1])
+    small = make_explainer(name, tiny_classifier, batch_size=7, **FAST.get(name, {}))
+    large = make_explainer(name, tiny_classifier, batch_size=512, **FAST.get(name, {}))
+    maps = large.explain(images, targets)
+    np.testing.assert_allclose(small.explain(images, targets), maps, rtol=1e-4,
+                               atol=1e-5 * np.abs(maps).max())
+
+
+@pytest.mark.parametrize("name", METHODS)
 def test_explain_classes_matches_explain(name, tiny_classifier, face_like_images):
     images = face_like_images[:2]
     classes = np.array([1, 4])

@@ -57,8 +57,8 @@ def test_ig_completeness_gap_is_small_on_a_cnn(tiny_classifier, face_like_images
 
 def test_smoothgrad_parameters_are_stated(tiny_classifier):
     method = SmoothGradExplainer(tiny_classifier)
-    assert method.params == {"n_samples": 50, "noise": 0.15}
-    assert method.describe() == "SmoothGrad (n_samples=50, noise=0.15)"
+    assert method.params == {"n_samples": 300, "noise": 0.1}
+    assert method.describe() == "SmoothGrad (n_samples=300, noise=0.1)"
     assert IntegratedGradientsExplainer(tiny_classifier).params["steps"] == 50
 
 

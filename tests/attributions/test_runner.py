@@ -55,6 +55,17 @@ def test_result_holds_everything_the_report_shows(result):
     assert result.mean_maps["saliency"].shape == (8, 48, 48)
     assert (result.mean_counts <= 3).all() and result.mean_targets[-1] == result.sink_class
     assert "num_samples=150" in result.describe("lime")
+    assert result.case_sources == ("#0", "#1", "#2", "#3")  # no sources given: the index
+
+
+def test_cases_are_named_by_their_source_as_in_the_galleries(tiny_classifier, split):
+    images, labels, preds = split
+    sources = [f"row {i + 1}" for i in range(len(labels))]
+    named = run_attributions(tiny_classifier, images, labels, preds, np.array([5, 2]),
+                             int(preds[0]), ["saliency"], AttributionSettings(mean_cap=0),
+                             sources=sources)
+    assert named.case_sources == ("row 6", "row 3")
+    assert named.grid_sources == tuple(sources[i] for i in named.grid_indices)
 
 
 def test_grid_has_a_correct_case_then_an_error(result):

@@ -103,3 +103,19 @@ def test_no_cases_is_an_error(quadrant_classifier) -> None:
     with pytest.raises(ValueError, match="at least one"):
         assess_explanations(quadrant_classifier, np.zeros((0, 48, 48), np.uint8), np.zeros(0, int),
                             {"saliency": np.zeros((0, 48, 48))}, ["saliency"])
+
+
+def test_every_stochastic_method_gets_a_stability_row(quadrant_classifier, images) -> None:
+    """Stability follows ``Explainer.stochastic``, so SmoothGrad (a gradient method) has one."""
+    targets = quadrant_classifier.predict(images).argmax(axis=1)
+    params = {"smoothgrad": {"n_samples": 8}}
+    maps = {m: make_explainer(m, quadrant_classifier, seed=0, **params.get(m, {}))
+            .explain(images, targets) for m in ("smoothgrad", "saliency")}
+    result = assess_explanations(quadrant_classifier, images, targets, maps,
+                                 ["smoothgrad", "saliency"],
+                                 AttributionSettings(seed=0, method_params=params),
+                                 settings=replace(SETTINGS, n_sanity=1))
+    summary = result.to_summary()["methods"]
+    assert summary["saliency"]["stability"] is None
+    assert -1 <= summary["smoothgrad"]["stability"]["spearman"] <= 1
+    assert summary["smoothgrad"]["stability"]["seeds"] == [0, 1]

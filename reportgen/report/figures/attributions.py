@@ -159,13 +159,18 @@ def overlay_columns(result: AttributionResult) -> list[tuple[str, str]]:
     return columns
 
 
+def short_source(source: str) -> str:
+    """A case's identifier for a figure label: the CSV row as it is, a file without its folders."""
+    return source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
 def grid_figure(result: AttributionResult, case: int, class_names: list[str]) -> Figure:
     """Grid case ``case``: one row per method, one column per class (the hypotheses)."""
     n_classes = len(class_names)
     mosaic = Mosaic.create(len(result.methods), n_classes + 1, left=0.45, right=0.6)
     image = result.grid_images[case].astype(np.float32)
     true, pred = int(result.grid_labels[case]), int(result.grid_preds[case])
-    mosaic.column_title(0, f"#{int(result.grid_indices[case])}\n"
+    mosaic.column_title(0, f"{short_source(result.grid_sources[case])}\n"
                            f"{class_names[true]} → {class_names[pred]}")
     for k in range(n_classes):
         mosaic.column_title(k + 1, f"{class_names[k]}\np={float(result.grid_probs[case, k]):.2f}")
