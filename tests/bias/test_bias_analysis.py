@@ -11,15 +11,15 @@ import pytest
 from reportgen.bias import PROBES, Severity, analyse_bias
 
 FINDING_KEYS = {"id", "probe", "class", "text", "severity", "effect", "ci_low", "ci_high"}
-BRIGHTNESS_FAMILIES = {"darker", "brighter", "low_contrast", "high_contrast"}
+BRIGHTNESS_FAMILIES = {"darkening", "brightening", "low_contrast", "high_contrast"}
 
 
 def test_planted_shortcut_is_critical(planted_result) -> None:
-    dark = [f for f in planted_result.findings if f.id == "darker-sad"]
+    dark = [f for f in planted_result.findings if f.id == "darkening-sad"]
     assert len(dark) == 1
     finding = dark[0]
     assert finding.severity is Severity.CRITICAL
-    assert finding.probe == "brightness_x0.6" and finding.class_name == "sad"
+    assert finding.probe.startswith("brightness_x") and finding.class_name == "sad"
     assert finding.ci_low > 5.0 and finding.effect > 20.0
     assert planted_result.headline_findings()[0].severity is Severity.CRITICAL
 
@@ -47,7 +47,7 @@ def test_every_finding_has_a_ci_above_zero(planted_result, clean_result) -> None
 def test_summary_matches_the_contract(planted_result) -> None:
     summary = planted_result.to_summary()
     json.dumps(summary, allow_nan=False)
-    assert summary["findings"] and all(set(f) == FINDING_KEYS for f in summary["findings"])
+    assert summary["findings"] and all(FINDING_KEYS <= set(f) for f in summary["findings"])
     assert {f["severity"] for f in summary["findings"]} <= {"info", "warning", "critical"}
     names = list(planted_result.class_names)
     for probe in summary["probes"]:
