@@ -44,6 +44,9 @@ ClassesOpt = Annotated[str | None, typer.Option("--class-names", help="Comma-sep
 SkipOpt = Annotated[bool, typer.Option("--skip-bad-rows", help="Skip bad CSV rows/images instead of failing.")]
 TrustOpt = Annotated[bool, typer.Option("--trust-model", help="Allow models with Lambda/custom layers (runs their code).")]
 BatchOpt = Annotated[int, typer.Option("--batch-size", min=1, help="Images per forward batch.")]
+ReferenceOpt = Annotated[Path | None, typer.Option(
+    "--reference-model", help="A clean model on the same data, to tell model-specific effects from "
+    "the data's ('none': no reference) [the bundled sample model for 7-class 48x48 FER2013].")]
 
 
 def _fail(message: str) -> None:
@@ -97,8 +100,10 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
     # SIGTERM (CI cancellation) ends the run the same clean way as Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        reference = options_kwargs.get("reference_model")
         _check_paths(model=options_kwargs["model_path"], data=options_kwargs["data_path"],
-                     policy=policy, baseline=baseline)
+                     policy=policy, baseline=baseline,
+                     reference_model=None if str(reference) == "none" else reference)
         _check_junit_path(junit)
         created = prepare_out_dir(out)
         return _run(command, out, quiet, policy, baseline, junit, options_kwargs)
@@ -246,6 +251,7 @@ def audit(
     skip_bad_rows: SkipOpt = False,
     trust_model: TrustOpt = False,
     batch_size: BatchOpt = 256,
+    reference_model: ReferenceOpt = None,
 ) -> None:
     """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
     from reportgen.evaluation.select import SelectionRules
@@ -254,6 +260,7 @@ def audit(
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
                          trust_model, batch_size)
+        kwargs["reference_model"] = reference_model
         kwargs.update(methods=_parse_methods(methods), gradcam_layer=gradcam_layer,
                       rules=SelectionRules(borderline_gap, confident_p, cases_per_group, seed))
     except InputError as err:
@@ -278,12 +285,14 @@ def gate(
     skip_bad_rows: SkipOpt = False,
     trust_model: TrustOpt = False,
     batch_size: BatchOpt = 256,
+    reference_model: ReferenceOpt = None,
 ) -> None:
     """Evaluate and probe only (no figures) and check the policy: fast, for CI. Writes summary.json."""
     _import_tensorflow_quietly()
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
                          trust_model, batch_size)
+        kwargs["reference_model"] = reference_model
     except InputError as err:
         _fail(str(err))
         raise typer.Exit(2) from None
