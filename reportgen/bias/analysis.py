@@ -31,6 +31,7 @@ from reportgen.bias.probes import PROBES
 from reportgen.bias.reference import ReferenceModel, ReferenceRun, run_reference
 from reportgen.bias.shortcuts import probe_findings
 from reportgen.bias.slices import SliceResult, analyse_slices
+from reportgen.bias.triggers import TriggerScan, scan_triggers, trigger_findings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
 
@@ -50,6 +51,7 @@ class BiasResult:
     example_image: np.ndarray  # (h, w) uint8, a clear correct image to illustrate the probes
     seconds: dict[str, float] = field(default_factory=dict)
     reference: ReferenceRun | None = None
+    triggers: TriggerScan | None = None
 
     def headline_findings(
         self, min_severity: Severity = Severity.WARNING, limit: int | None = None
@@ -109,6 +111,7 @@ class BiasResult:
             "seed": self.seed,
             "seconds": {stage: round(s, 3) for stage, s in self.seconds.items()},
             "reference": self.reference.to_summary() if self.reference else None,
+            "trigger_scan": self.triggers.to_summary(names) if self.triggers else None,
         }
 
 
@@ -152,6 +155,15 @@ def analyse_bias(
     seconds["probe_effects"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    triggers = None
+    if len(images) >= rules.MIN_IMAGES:
+        triggers = scan_triggers(_labeller(classifier), images, preds, n_classes, seed,
+                                 reference=None if reference is None or reference.same_as_model
+                                 else reference.predict_images,
+                                 is_reference=reference is not None and reference.same_as_model)
+    seconds["trigger_scan"] = time.perf_counter() - start
+
+    start = time.perf_counter()
     slices = analyse_slices(images, labels, preds, n_classes, seed)
     seconds["slices"] = time.perf_counter() - start
 
@@ -168,16 +180,24 @@ def analyse_bias(
     return BiasResult(
         class_names=tuple(class_names), n_images=len(images), seed=seed, probes=effects,
         slices=slices, localisation=localisation, confusions=confusions,
-        findings=(_findings(effects, slices, confusions, class_names)
+        findings=(_findings(effects, slices, confusions, triggers, class_names, images.shape[1:])
                   if len(images) >= rules.MIN_IMAGES else []),
         example_image=_example(images, labels, probs), seconds=seconds, reference=ref_run,
+        triggers=triggers,
     )
 
 
+def _labeller(classifier: Classifier):
+    return lambda images: classifier.predict(np.asarray(images, np.float32)).argmax(axis=1)
+
+
 def _findings(effects: list[ProbeEffect], slices: list[SliceResult],
-              confusions: ConfusionResult, class_names: Sequence[str]) -> list[Finding]:
+              confusions: ConfusionResult, triggers: TriggerScan | None,
+              class_names: Sequence[str], shape: tuple[int, int]) -> list[Finding]:
     """Every stated finding, most severe first (rules in ``reportgen.bias.findings``)."""
     findings = probe_findings(effects, class_names)
+    if triggers is not None:
+        findings += trigger_findings(triggers, class_names, *shape)
     findings += rules.slice_findings(slices, class_names)
     sink = rules.sink_finding(confusions.sink, class_names)
     return rules.sort_findings(findings + ([sink] if sink else []))
