@@ -166,9 +166,10 @@ def sink_finding(sink: SinkClass | None, class_names: Sequence[str]) -> Finding 
 
 
 def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
-    """Most severe first; within a severity, the largest model-specific CI lower bound first
-    (the whole effect's where there is no reference)."""
-    return sorted(findings, key=lambda f: (-f.severity.rank, -f.decisive_low, -f.ci_low, f.id))
+    """Most severe first; within a severity, model-specific findings (beyond a reference) first,
+    each group by its deciding CI lower bound (the whole effect's where there is no reference)."""
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.shared is not False,
+                                           -f.decisive_low, -f.ci_low, f.id))
 
 
 def pp(value: float) -> str:
