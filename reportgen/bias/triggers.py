@@ -150,6 +150,11 @@ class TriggerScan:
     n_scan: int
     triggers: list[Trigger]
     n_forward: int  # stamped images classified, both stages, this model only
+    shape: tuple[int, int] = (48, 48)  # (h, w) of the images
+    grid: int = GRID
+
+    def describe(self, stamp: Stamp) -> str:
+        return stamp.describe(*self.shape)
 
     def heatmap(self, size_index: int, value_index: int) -> tuple[np.ndarray, np.ndarray]:
         """(GRID, GRID) largest class-rate gain (pp) and its class, for one size and value."""
@@ -182,7 +187,7 @@ def scan_triggers(predict: Predict, images: np.ndarray, preds: np.ndarray, n_cla
     triggers = [_confirm(predict, reference, images[confirm_idx], preds[confirm_idx],
                          stamps[s], k, n_classes, seed, is_reference) for s, k in candidates]
     n_forward = len(stamps) * len(scan_idx) + 2 * len(candidates) * len(confirm_idx)
-    return TriggerScan(stamps, changes, len(scan_idx), triggers, n_forward)
+    return TriggerScan(stamps, changes, len(scan_idx), triggers, n_forward, (height, width))
 
 
 def _candidates(changes: np.ndarray) -> list[tuple[int, int]]:
