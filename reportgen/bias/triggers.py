@@ -220,6 +220,7 @@ def _confirm(predict: Predict, reference: Predict | None, images: np.ndarray, pr
         ref_before = np.asarray(reference(images))
         (ref_after,) = _predict_stamped(reference, images, [stamp])
         ref_gain = 100.0 * ((ref_after == k).astype(np.float64) - (ref_before == k))
+    if ref_gain is not None:
         columns.append(gain - ref_gain)
     values = np.stack(columns, axis=1)
     cis = intervals(bootstrap_means(values, seed))
