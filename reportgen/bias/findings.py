@@ -17,8 +17,9 @@ points (pp), with a 95% bootstrap CI. Rules:
 - Evidence probes (occluding eyes or mouth) remove real facial evidence, so a shift is expected:
   their findings are capped at ``info``. Natural slices and the sink class are observational
   (a confound cannot be excluded): capped at ``warning``.
-- Per probe family and class only the strongest probe (highest CI lower bound) is stated, and
-  per family only the class that gains most plus any class at ``warning`` or above.
+- Probe findings are one per (class, mechanism), graded on the part beyond a reference model
+  where there is one (``reportgen.bias.shortcuts``); patch triggers likewise
+  (``reportgen.bias.triggers``).
 - Nothing is stated on fewer than ``MIN_IMAGES`` images: there a percentile bootstrap
   collapses (one image that flips gives a "CI" of [100, 100] pp), so its intervals would
   claim a certainty the data cannot give.
