@@ -116,6 +116,11 @@ MaxPixelsOpt = Annotated[int, typer.Option(
     help="Largest image file, width × height, checked from its header before decoding.")]
 MaxModelOpt = Annotated[int, typer.Option(
     "--max-model-mb", min=1, metavar="N", help="Largest model, unpacked, in MiB.")]
+ReferenceOpt = Annotated[Path | None, typer.Option(
+    "--reference-model", metavar="PATH",
+    show_default="the bundled sample model for 7-class 48×48 FER2013, else none",
+    help="A clean model trained on the same data, to tell this model's own shortcuts from effects "
+         "that live in the data; 'none' for no reference.")]
 MlflowOpt = Annotated[bool, typer.Option(
     "--mlflow", help="Also log metrics, checks and the written files to the active MLflow "
                      "tracking URI (needs the mlflow extra).")]
@@ -182,6 +187,9 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
     # SIGTERM (CI cancellation) ends the run the same clean way as Ctrl-C.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        reference = options_kwargs.get("reference_model")
+        if reference is not None and str(reference) != "none" and not Path(reference).exists():
+            raise InputError(f"{reference}: reference model not found (--reference-model)")
         inputs = preflight(model=options_kwargs["model_path"], data=options_kwargs["data_path"],
                            class_names=options_kwargs["class_names"], out=out,
                            out_files=_out_files(command, formats),
@@ -364,6 +372,7 @@ def audit(
     max_row_kb: MaxRowOpt = 64,
     max_image_pixels: MaxPixelsOpt = 4096 * 4096,
     max_model_mb: MaxModelOpt = 2048,
+    reference_model: ReferenceOpt = None,
     mlflow: MlflowOpt = False,
 ) -> None:
     """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
@@ -401,12 +410,14 @@ def gate(
     max_row_kb: MaxRowOpt = 64,
     max_image_pixels: MaxPixelsOpt = 4096 * 4096,
     max_model_mb: MaxModelOpt = 2048,
+    reference_model: ReferenceOpt = None,
     mlflow: MlflowOpt = False,
 ) -> None:
     """Evaluate and probe only (no figures) and check the policy: fast, for CI. Writes summary.json."""
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
                          trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb))
+        kwargs["reference_model"] = reference_model
     except InputError as err:
         _fail(str(err))
         raise typer.Exit(2) from None

@@ -9,24 +9,28 @@ from __future__ import annotations
 import platform
 import sys
 from importlib import metadata
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from reportgen.bias.reference import ReferenceModel
 from reportgen.errors import InputError
 from reportgen.evaluation.evaluate import Evaluation, evaluate
 from reportgen.evaluation.select import Selection, select_cases
 from reportgen.loading.data import load_dataset, load_other_splits
-from reportgen.loading.dataset import Dataset
+from reportgen.loading.dataset import FER2013_CLASSES, Dataset
 from reportgen.loading.model import (
     Classifier,
     LoadedModel,
+    file_sha256,
     load_model,
     looks_like_probabilities,
 )
+from reportgen.loading.pixels import InputScale
 from reportgen.loading.scaling import ScaleDecision, resolve_scale
 from reportgen.progress import Reporter
-from reportgen.result import AuditOptions, AuditResult, Command, ModelReport
+from reportgen.result import NO_REFERENCE, AuditOptions, AuditResult, Command, ModelReport
 
 if TYPE_CHECKING:
     from reportgen.attributions.result import AttributionResult
@@ -35,6 +39,8 @@ if TYPE_CHECKING:
     from reportgen.bias.hygiene import HygieneResult
     from reportgen.quality.assess import QualityResult
 
+# The bundled clean sample model: the default reference for 7-class 48×48 FER2013.
+BUNDLED_REFERENCE = Path(__file__).resolve().parent.parent / "sample_models" / "fer_cnn.keras"
 PACKAGES = ("reportgen", "tensorflow", "keras", "numpy", "scikit-learn", "scikit-image",
             "lime", "shap", "matplotlib", "jinja2", "weasyprint")
 
@@ -77,7 +83,8 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
                                   reporter)
         if attributions is not None:
             quality = _assess(classifier, attributions, settings, reporter)
-    bias, hygiene = _analyse(classifier, dataset, evaluation, options, reporter)
+    reference = _reference(options, dataset, model_report)
+    bias, hygiene = _analyse(classifier, dataset, evaluation, options, reporter, reference)
     return AuditResult(
         options=options,
         dataset=dataset,
@@ -146,9 +153,39 @@ def _assess(
         )
 
 
+def _reference(options: AuditOptions, dataset: Dataset, model: ModelReport) -> ReferenceModel | None:
+    """The reference model of ``options`` (see ``AuditOptions.reference_model``), loaded."""
+    from reportgen.bias.reference import reference_model
+
+    path = options.reference_model
+    if path == NO_REFERENCE:
+        return None
+    if path is None:
+        fer = (tuple(options.class_names) == FER2013_CLASSES
+               and tuple(dataset.images.shape[1:3]) == (48, 48))
+        if not (fer and BUNDLED_REFERENCE.exists()):
+            return None
+        path = BUNDLED_REFERENCE
+    sha256 = file_sha256(path)
+    if sha256 == model.loaded.sha256:  # the model is its own reference: nothing to run
+        return ReferenceModel(path, sha256, True, _unused, _unused)
+    loaded = load_model(path, trust=options.trust_model)
+    if loaded.n_outputs != len(options.class_names):
+        raise InputError(f"{path}: reference model has {loaded.n_outputs} outputs but there are "
+                         f"{len(options.class_names)} classes")
+    # Only its argmax is used, so a softmax is never needed; its own rescaling decides the scale.
+    scale = InputScale.RAW if loaded.has_rescaling else model.scale.scale
+    classifier = Classifier(loaded, dataset.images.shape[1:3], scale, batch_size=options.batch_size)
+    return reference_model(classifier, path, sha256)
+
+
+def _unused(*_: object) -> Any:
+    raise AssertionError("a model that is its own reference is never run twice")
+
+
 def _analyse(
     classifier: Classifier, dataset: Dataset, evaluation: Evaluation, options: AuditOptions,
-    reporter: Reporter,
+    reporter: Reporter, reference: ReferenceModel | None = None,
 ) -> tuple[BiasResult, HygieneResult]:
     from reportgen.bias import analyse_bias, check_hygiene
 
@@ -161,7 +198,7 @@ def _analyse(
     with reporter.stage("Probing for shortcuts"):
         bias = analyse_bias(
             classifier, dataset.images, dataset.labels, evaluation.probs, list(options.class_names),
-            seed=options.seed, attribute=attribute, progress=reporter.track,
+            seed=options.seed, attribute=attribute, progress=reporter.track, reference=reference,
         )
     with reporter.stage("Checking data hygiene"):
         # Cross-split duplicates need the neighbouring splits: audit only, to keep gate fast.

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
     from reportgen.quality.assess import QualityResult
 
 
+NO_REFERENCE = Path("none")  # ``--reference-model none``
+
+
 class Command(str, Enum):
     AUDIT = "audit"
     GATE = "gate"
@@ -54,6 +57,9 @@ class AuditOptions:
     skip_bad_rows: bool = False
     trust_model: bool = False
     gradcam_layer: str | None = None
+    # A clean model trained on the same data; None: the bundled sample model for 7-class
+    # 48×48 FER2013, else no reference; ``NO_REFERENCE``: never one
+    reference_model: Path | None = None
     argv: tuple[str, ...] = ()
     limits: InputLimits = DEFAULT_LIMITS
 

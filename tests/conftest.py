@@ -17,6 +17,12 @@ REPO = Path(__file__).resolve().parent.parent
 DEMO_CSV = REPO / "sample_models" / "fer2013_demo.csv.gz"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _reference_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Reference-model predictions are cached in a temporary folder, never in the home."""
+    os.environ["REPORTGEN_CACHE"] = str(tmp_path_factory.mktemp("reportgen-cache"))
+
+
 def brightness_model(n_classes: int = 7, softmax: bool = True, rescaling: bool = True):
     """A model whose logits are linear in the mean brightness: dark → class 0, bright → class K-1.
 

@@ -28,7 +28,10 @@ from reportgen.bias.localisation import (
     normalised_attributions,
 )
 from reportgen.bias.probes import PROBES
+from reportgen.bias.reference import ReferenceModel, ReferenceRun, run_reference
+from reportgen.bias.shortcuts import probe_findings
 from reportgen.bias.slices import SliceResult, analyse_slices
+from reportgen.bias.triggers import TriggerScan, scan_triggers, trigger_findings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
 
@@ -47,6 +50,8 @@ class BiasResult:
     findings: list[Finding]  # sorted most severe first
     example_image: np.ndarray  # (h, w) uint8, a clear correct image to illustrate the probes
     seconds: dict[str, float] = field(default_factory=dict)
+    reference: ReferenceRun | None = None
+    triggers: TriggerScan | None = None
 
     def headline_findings(
         self, min_severity: Severity = Severity.WARNING, limit: int | None = None
@@ -105,6 +110,8 @@ class BiasResult:
             "n_images": self.n_images,
             "seed": self.seed,
             "seconds": {stage: round(s, 3) for stage, s in self.seconds.items()},
+            "reference": self.reference.to_summary() if self.reference else None,
+            "trigger_scan": self.triggers.to_summary(names) if self.triggers else None,
         }
 
 
@@ -118,12 +125,15 @@ def analyse_bias(
     attribute: Attribute | None = None,
     progress: Track | None = None,
     probe_names: Sequence[str] | None = None,
+    reference: ReferenceModel | None = None,
 ) -> BiasResult:
     """Measure shortcuts and biases on a whole split.
 
     images (N, h, w) uint8; labels (N,) int; probs (N, K) the model's probabilities on the
     unmodified images. ``attribute(images (M, h, w) float32 0–255, targets (M,)) → (M, h, w)``
     enables localisation and difference maps. ``probe_names`` picks probes from ``PROBES``.
+    ``reference``: a clean model on the same data; effects are then also graded on the part
+    beyond it (``reportgen.bias.reference``).
     """
     labels = np.asarray(labels, dtype=np.int64)
     preds = np.asarray(probs).argmax(axis=1)
@@ -133,8 +143,25 @@ def analyse_bias(
 
     start = time.perf_counter()
     preds_after = predict_probes(classifier, images, probes, progress)
-    effects = measure_effects(probes, preds, preds_after, labels, n_classes, seed)
     seconds["probes"] = time.perf_counter() - start
+    ref_run = None
+    if reference is not None:
+        ref_run = run_reference(reference, images, probes, (preds, preds_after))
+        seconds["reference"] = ref_run.seconds
+    start = time.perf_counter()
+    effects = measure_effects(probes, preds, preds_after, labels, n_classes, seed,
+                              None if ref_run is None else (ref_run.preds_before,
+                                                            ref_run.preds_after))
+    seconds["probe_effects"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    triggers = None
+    if len(images) >= rules.MIN_IMAGES:
+        triggers = scan_triggers(_labeller(classifier), images, preds, n_classes, seed,
+                                 reference=None if reference is None or reference.same_as_model
+                                 else reference.predict_images,
+                                 is_reference=reference is not None and reference.same_as_model)
+    seconds["trigger_scan"] = time.perf_counter() - start
 
     start = time.perf_counter()
     slices = analyse_slices(images, labels, preds, n_classes, seed)
@@ -153,16 +180,24 @@ def analyse_bias(
     return BiasResult(
         class_names=tuple(class_names), n_images=len(images), seed=seed, probes=effects,
         slices=slices, localisation=localisation, confusions=confusions,
-        findings=(_findings(effects, slices, confusions, class_names)
+        findings=(_findings(effects, slices, confusions, triggers, class_names, images.shape[1:])
                   if len(images) >= rules.MIN_IMAGES else []),
-        example_image=_example(images, labels, probs), seconds=seconds,
+        example_image=_example(images, labels, probs), seconds=seconds, reference=ref_run,
+        triggers=triggers,
     )
 
 
+def _labeller(classifier: Classifier):
+    return lambda images: classifier.predict(np.asarray(images, np.float32)).argmax(axis=1)
+
+
 def _findings(effects: list[ProbeEffect], slices: list[SliceResult],
-              confusions: ConfusionResult, class_names: Sequence[str]) -> list[Finding]:
+              confusions: ConfusionResult, triggers: TriggerScan | None,
+              class_names: Sequence[str], shape: tuple[int, int]) -> list[Finding]:
     """Every stated finding, most severe first (rules in ``reportgen.bias.findings``)."""
-    findings = rules.probe_findings(effects, class_names)
+    findings = probe_findings(effects, class_names)
+    if triggers is not None:
+        findings += trigger_findings(triggers, class_names, *shape)
     findings += rules.slice_findings(slices, class_names)
     sink = rules.sink_finding(confusions.sink, class_names)
     return rules.sort_findings(findings + ([sink] if sink else []))

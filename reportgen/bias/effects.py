@@ -39,6 +39,14 @@ class ProbeEffect:
     flip_ci: tuple[float, float]
     accuracy_change: float  # pp
     accuracy_change_ci: tuple[float, float]
+    # (K,) 0–1: of the images predicted as k after the edit, the share not predicted k before
+    # (NaN where none is predicted k after): how many of k's predictions the edit alone makes
+    new_share: np.ndarray | None = None
+    # The same probe on a reference model (None without one): its rate change (K,) pp and
+    # this model's change beyond it, the *model-specific* part (K,) pp with its CI (K, 2)
+    reference_change: np.ndarray | None = None
+    specific: np.ndarray | None = None
+    specific_ci: np.ndarray | None = None
 
     @property
     def top_gainer(self) -> int:
@@ -62,6 +70,18 @@ class ProbeEffect:
             "accuracy_change_pp": round_finite(self.accuracy_change),
             "accuracy_change_ci": [round_finite(v) for v in self.accuracy_change_ci],
             "top_gainer": class_names[self.top_gainer],
+            "family": self.probe.family,
+            "mechanism": self.probe.mechanism,
+            "extreme": self.probe.extreme,
+            **({} if self.new_share is None else
+               {"new_share": _by_class(self.new_share, class_names)}),
+            **({} if self.specific is None else {
+                "reference_change_pp": _by_class(self.reference_change, class_names),
+                "specific_pp": {
+                    name: {"effect": round_finite(c), "ci_low": round_finite(lo),
+                           "ci_high": round_finite(hi)}
+                    for name, c, (lo, hi) in zip(class_names, self.specific, self.specific_ci)
+                }}),
         }
 
 
@@ -97,26 +117,40 @@ def measure_effects(
     labels: np.ndarray,
     n_classes: int,
     seed: int,
+    reference: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[ProbeEffect]:
     """Per-probe rate changes, flip rate and accuracy change with paired bootstrap CIs.
 
     preds_before (N,) and labels (N,) are class ids; preds_after is (P, N), one row per probe.
+    ``reference`` is a reference model's (preds_before (N,), preds_after (P, N)) on the same
+    images: each image's change minus the reference's change on that image is resampled
+    with the rest, so the model-specific part gets a paired CI at no extra bootstrap.
     """
     onehot = np.eye(n_classes)
     before = onehot[preds_before]
     correct_before = (preds_before == labels).astype(np.float64)
+    ref_before = onehot[reference[0]] if reference is not None else None
     columns = []
-    for after in preds_after:
-        columns.append(100.0 * (onehot[after] - before))
+    for p, after in enumerate(preds_after):
+        change = 100.0 * (onehot[after] - before)
+        columns.append(change)
         columns.append((after != preds_before).astype(np.float64)[:, None])
         columns.append(100.0 * ((after == labels) - correct_before)[:, None])
+        if reference is not None:
+            columns.append(change - 100.0 * (onehot[reference[1][p]] - ref_before))
     values = np.concatenate(columns, axis=1)
-    width = n_classes + 2
+    width = n_classes + 2 + (n_classes if reference is not None else 0)
     points = values.mean(axis=0).reshape(len(probes), width)
     cis = intervals(bootstrap_means(values, seed)).reshape(len(probes), width, 2)
     rates_before = before.mean(axis=0)
-    return [
-        ProbeEffect(
+    effects = []
+    for p, (probe, after, point, ci) in enumerate(zip(probes, preds_after, points, cis)):
+        extra = {}
+        if reference is not None:
+            ref_change = 100.0 * (onehot[reference[1][p]].mean(axis=0) - ref_before.mean(axis=0))
+            extra = {"reference_change": ref_change, "specific": point[n_classes + 2:],
+                     "specific_ci": ci[n_classes + 2:]}
+        effects.append(ProbeEffect(
             probe=probe,
             rates_before=rates_before,
             rates_after=onehot[after].mean(axis=0),
@@ -126,9 +160,18 @@ def measure_effects(
             flip_ci=(float(ci[n_classes, 0]), float(ci[n_classes, 1])),
             accuracy_change=float(point[n_classes + 1]),
             accuracy_change_ci=(float(ci[n_classes + 1, 0]), float(ci[n_classes + 1, 1])),
-        )
-        for probe, after, point, ci in zip(probes, preds_after, points, cis)
-    ]
+            new_share=new_shares(preds_before, after, n_classes),
+            **extra,
+        ))
+    return effects
+
+
+def new_shares(preds_before: np.ndarray, preds_after: np.ndarray, n_classes: int) -> np.ndarray:
+    """(K,) of the images predicted k after an edit, the share not predicted k before it."""
+    after = np.bincount(preds_after, minlength=n_classes).astype(np.float64)
+    new = np.bincount(preds_after[preds_after != preds_before], minlength=n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(after > 0, new / after, np.nan)
 
 
 def class_rate_changes(

@@ -17,8 +17,9 @@ points (pp), with a 95% bootstrap CI. Rules:
 - Evidence probes (occluding eyes or mouth) remove real facial evidence, so a shift is expected:
   their findings are capped at ``info``. Natural slices and the sink class are observational
   (a confound cannot be excluded): capped at ``warning``.
-- Per probe family and class only the strongest probe (highest CI lower bound) is stated, and
-  per family only the class that gains most plus any class at ``warning`` or above.
+- Probe findings are one per (class, mechanism), graded on the part beyond a reference model
+  where there is one (``reportgen.bias.shortcuts``); patch triggers likewise
+  (``reportgen.bias.triggers``).
 - Nothing is stated on fewer than ``MIN_IMAGES`` images: there a percentile bootstrap
   collapses (one image that flips gives a "CI" of [100, 100] pp), so its intervals would
   claim a certainty the data cannot give.
@@ -32,8 +33,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.bias.confusions import SinkClass
-from reportgen.bias.effects import ProbeEffect
-from reportgen.bias.probes import ProbeKind
 from reportgen.bias.slices import SliceResult
 from reportgen.numbers import round_finite
 from reportgen.severity import Severity
@@ -59,10 +58,29 @@ class Finding:
     effect: float
     ci_low: float
     ci_high: float
+    mechanism: str = ""  # e.g. "darkening", "patch trigger", "data pattern"
+    # The part beyond a clean reference model (pp and its CI); None without a reference
+    specific: float | None = None
+    specific_ci: tuple[float, float] | None = None
+    reference_effect: float | None = None
+    support: tuple[dict, ...] = ()  # supporting measurements: the dose–response curve, etc.
+
+    @property
+    def shared(self) -> bool | None:
+        """True when a reference model shows the effect as well (no model-specific part)."""
+        if self.specific_ci is None:
+            return None
+        return not (np.isfinite(self.specific_ci[0]) and self.specific_ci[0] > 0.0)
+
+    @property
+    def decisive_low(self) -> float:
+        """The CI lower bound severity and order are decided on: the model-specific part when
+        there is a reference, else the whole effect."""
+        return self.specific_ci[0] if self.specific_ci is not None else self.ci_low
 
     def to_summary(self) -> dict:
-        """The contract's ``bias.findings`` entry."""
-        return {
+        """The contract's ``bias.findings`` entry, plus mechanism, specificity and support."""
+        entry = {
             "id": self.id,
             "probe": self.probe,
             "class": self.class_name,
@@ -71,7 +89,16 @@ class Finding:
             "effect": round_finite(self.effect),
             "ci_low": round_finite(self.ci_low),
             "ci_high": round_finite(self.ci_high),
+            "mechanism": self.mechanism,
         }
+        if self.specific_ci is not None:
+            entry.update(specific=round_finite(self.specific),
+                         specific_ci=[round_finite(v) for v in self.specific_ci],
+                         reference_effect=round_finite(self.reference_effect),
+                         shared=self.shared)
+        if self.support:
+            entry["support"] = list(self.support)
+        return entry
 
 
 def grade(effect: float, ci_low: float, cap: Severity = Severity.CRITICAL,
@@ -88,43 +115,6 @@ def grade(effect: float, ci_low: float, cap: Severity = Severity.CRITICAL,
     else:
         severity = Severity.INFO
     return severity if severity.rank <= cap.rank else cap
-
-
-def probe_findings(effects: Sequence[ProbeEffect], class_names: Sequence[str]) -> list[Finding]:
-    """Findings from the probe suite: per family, the classes its probes push predictions into."""
-    families: dict[str, list[ProbeEffect]] = {}
-    for effect in effects:
-        families.setdefault(effect.probe.family, []).append(effect)
-    findings = []
-    for members in families.values():
-        for k, name in enumerate(class_names):
-            best = max(members, key=lambda e: e.rate_change_ci[k, 0])
-            finding = _probe_finding(best, k, name)
-            top = k == best.top_gainer
-            if finding and (top or finding.severity.rank >= Severity.WARNING.rank):
-                findings.append(finding)
-    return findings
-
-
-def _probe_finding(effect: ProbeEffect, k: int, name: str) -> Finding | None:
-    probe = effect.probe
-    cap = Severity.INFO if probe.kind is ProbeKind.EVIDENCE else Severity.CRITICAL
-    change, (low, high) = float(effect.rate_change[k]), effect.rate_change_ci[k]
-    severity = grade(change, float(low), cap, rate_before=100.0 * effect.rates_before[k])
-    if severity is None:
-        return None
-    if probe.kind is ProbeKind.EVIDENCE:
-        title = probe.label
-    else:
-        title = f"{probe.label} {'sensitivity' if severity is Severity.INFO else 'shortcut'}"
-    more = ", more than any other class" if k == effect.top_gainer else ""
-    text = (
-        f"{title} toward '{name}': {probe.description} raises '{name}' predictions from "
-        f"{effect.rates_before[k]:.1%} to {effect.rates_after[k]:.1%} "
-        f"({_pp(change)}, 95% CI {low:.1f}–{high:.1f}){more}."
-    )
-    return Finding(f"{probe.family}-{name}", probe.name, k, name, text, severity,
-                   change, float(low), float(high))
 
 
 def slice_findings(slices: Sequence[SliceResult], class_names: Sequence[str]) -> list[Finding]:
@@ -145,7 +135,7 @@ def slice_findings(slices: Sequence[SliceResult], class_names: Sequence[str]) ->
                     f"{phrase[0].upper()}{phrase[1:]} (the {end}est fifth by "
                     f"{result.feature.label}) are over-called as '{name}': predicted for "
                     f"{result.pred_rates[b, k]:.1%} of them while {result.true_rates[b, k]:.1%} "
-                    f"are '{name}', {_pp(effect)} beyond the split-wide over-call (95% CI "
+                    f"are '{name}', {pp(effect)} beyond the split-wide over-call (95% CI "
                     f"{low:.1f}–{high:.1f}; within-class permutation p = "
                     f"{result.conditional_p:.3f})."
                 )
@@ -169,7 +159,7 @@ def sink_finding(sink: SinkClass | None, class_names: Sequence[str]) -> Finding 
                         if sink.feeders[k] > 0)
     text = (
         f"'{name}' is the sink class: it receives {sink.share_of_errors:.0%} of all errors "
-        f"(most from {feeders}) and is predicted {_pp(sink.overcall)} more often than it is "
+        f"(most from {feeders}) and is predicted {pp(sink.overcall)} more often than it is "
         f"true (95% CI {low:.1f}–{high:.1f})."
     )
     return Finding(f"sink-{name}", "confusion", sink.index, name, text, severity,
@@ -177,9 +167,13 @@ def sink_finding(sink: SinkClass | None, class_names: Sequence[str]) -> Finding 
 
 
 def sort_findings(findings: Sequence[Finding]) -> list[Finding]:
-    """Most severe first; within a severity, the largest CI lower bound first."""
-    return sorted(findings, key=lambda f: (-f.severity.rank, -f.ci_low, f.id))
+    """Most severe first; within a severity, model-specific findings (beyond a reference) first,
+    each group by its deciding CI lower bound (the whole effect's where there is no reference)."""
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.shared is not False,
+                                           -f.decisive_low, -f.ci_low, f.id))
 
 
-def _pp(value: float) -> str:
+def pp(value: float) -> str:
+    """A signed effect in percentage points, as findings write it."""
     return f"{value:+.1f} pp"
+

@@ -8,6 +8,8 @@
 - Conflicting labels: duplicate groups (exact or near) whose images carry different labels.
 - Near-blank: pixel standard deviation below ``BLANK_STD`` grey levels; left out of the
   near-duplicate search, since blank images all hash alike.
+- Class marks: a region that many images of one class share in one extreme tone, from
+  class-vs-rest pixel statistics with a Bonferroni threshold (``reportgen.bias.patterns``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from scipy.fft import dctn
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from skimage.transform import resize
+
+from reportgen.bias.patterns import ClassMark, find_marks
 
 NEAR_HAMMING = 4  # of 64 bits: pHash pairs this close are the same picture, re-encoded or cropped
 BLANK_STD = 3.0  # grey levels: no visible structure
@@ -67,6 +71,7 @@ class HygieneResult:
     conflicting: list[ImageGroup]  # exact or near groups with more than one label
     near_blank: list[ImageGroup]  # one image per group
     cross_split: dict[str, list[ImageGroup]]  # split → images here whose copy is in that split
+    marks: list[ClassMark] = field(default_factory=list)  # regions one class's images share
 
     @property
     def n_exact_copies(self) -> int:
@@ -109,6 +114,7 @@ class HygieneResult:
                            "examples": examples(self.near_blank)},
             "cross_split": {name: {"count": len(groups), "examples": examples(groups)}
                             for name, groups in self.cross_split.items()},
+            "class_marks": [mark.to_summary(self.class_names) for mark in self.marks],
         }
 
 
@@ -149,7 +155,8 @@ def check_hygiene(
         seen = {hashlib.sha1(image.tobytes()).hexdigest() for image in np.asarray(others, np.uint8)}
         cross[split] = [make([i]) for i, digest in enumerate(digests) if digest in seen]
     return HygieneResult(tuple(class_names), len(images), exact, near, conflicting,
-                         [make([i]) for i in np.flatnonzero(blank)], cross)
+                         [make([i]) for i in np.flatnonzero(blank)], cross,
+                         find_marks(images, labels, len(class_names)))
 
 
 def _collect(groups: list[ImageGroup], keep: int = 8) -> ImageGroup:

@@ -35,7 +35,6 @@ EDGE = 0.08  # soft-edge width, as a fraction of the ellipse radius
 EYE_BAND = (0.21, 0.42)  # rows, fractions of h
 MOUTH_BAND = (0.66, 0.88)  # rows, fractions of h
 BAND_COLUMNS = (0.16, 0.84)  # columns, fractions of w
-BLUR_SIGMA = 1.0  # pixels of a 48-pixel crop; scaled with the image width
 
 Transform = Callable[[np.ndarray], np.ndarray]
 
@@ -49,7 +48,7 @@ class ProbeKind(StrEnum):
 
 @dataclass(frozen=True)
 class Probe:
-    """One probe: ``family`` groups probes that push the same way (e.g. both darkenings)."""
+    """One probe: ``family`` is its dose–response series (one edit at several strengths)."""
 
     name: str
     family: str
@@ -57,6 +56,15 @@ class Probe:
     description: str  # completes "… raises X predictions", e.g. "darkening images by 40%"
     kind: ProbeKind
     transform: Transform
+    mechanism: str = ""  # what the edit does, e.g. "darkening"; findings are one per mechanism
+    extreme: bool = False  # far outside natural photographs: supports, never alone decides
+    strength: str = ""  # the dose within its family, e.g. "×0.6"
+    family_label: str = ""  # how a dose–response curve names the family, e.g. "whole image"
+
+    @property
+    def is_background(self) -> bool:
+        """Edits only the area around the face."""
+        return self.family.startswith("periphery")
 
 
 @lru_cache(maxsize=8)
@@ -109,9 +117,11 @@ def _gamma(gamma: float) -> Transform:
     return lambda images: 255.0 * (np.clip(images, 0.0, 255.0) / 255.0) ** gamma
 
 
-def _periphery_scale(factor: float) -> Transform:
+def _periphery_scale(factor: float, hard: bool = False) -> Transform:
     def transform(images: np.ndarray) -> np.ndarray:
         face = face_weights(*images.shape[1:])
+        if hard:  # a hard seam: a model keyed to a sharp boundary reacts to this one
+            face = (face >= 0.5).astype(np.float32)
         return np.clip(images * (face + (1.0 - face) * factor), 0.0, 255.0)
 
     return transform
@@ -137,41 +147,82 @@ def _occlude(rows: tuple[float, float]) -> Transform:
     return transform
 
 
-def _blur(images: np.ndarray) -> np.ndarray:
-    sigma = BLUR_SIGMA * images.shape[2] / 48.0
-    return gaussian_filter(images, sigma=(0.0, sigma, sigma), mode="nearest")
+def _blur(pixels: float) -> Transform:
+    def transform(images: np.ndarray) -> np.ndarray:
+        sigma = pixels * images.shape[2] / 48.0
+        return gaussian_filter(images, sigma=(0.0, sigma, sigma), mode="nearest")
+
+    return transform
 
 
-def _probe(name: str, family: str, label: str, description: str, transform: Transform,
-           kind: ProbeKind = ProbeKind.NUISANCE) -> tuple[str, Probe]:
-    return name, Probe(name, family, label, description, kind, transform)
+def _probe(name: str, family: str, mechanism: str, label: str, description: str,
+           transform: Transform, kind: ProbeKind = ProbeKind.NUISANCE, extreme: bool = False,
+           strength: str = "", family_label: str = "") -> tuple[str, Probe]:
+    return name, Probe(name, family, label, description, kind, transform, mechanism, extreme,
+                       strength, family_label or description)
 
 
+def _series(prefix: str, family: str, mechanism: str, label: str, make: Callable[[float], Transform],
+            strengths: tuple[float, ...], describe: Callable[[float], str],
+            extreme_from: int | None = None, family_label: str = "",
+            symbol: str = "×") -> list[tuple[str, Probe]]:
+    """One dose–response family: the same edit at several strengths, mildest first; those from
+    index ``extreme_from`` on are far outside natural photographs."""
+    return [_probe(f"{prefix}{value:g}", family, mechanism, label, describe(value), make(value),
+                   extreme=extreme_from is not None and i >= extreme_from,
+                   strength=f"{symbol}{value:g}", family_label=family_label)
+            for i, value in enumerate(strengths)]
+
+
+def _darken(value: float) -> str:
+    return f"darkening images by {1 - value:.0%}"
+
+
+def _periphery(value: float, edge: str) -> str:
+    verb = "darkening" if value < 1 else "brightening"
+    return f"{verb} only the area around the face ×{value:g} ({edge} edge)"
+
+
+# Each family is a dose–response series; ``mechanism`` groups the families whose edits act the
+# same way (all darkenings, whole-image or background-only), so one finding per class and
+# mechanism lists them all instead of several findings restating one effect.
 PROBES: dict[str, Probe] = dict([
-    _probe("brightness_x0.6", "darker", "Dark-tone", "darkening images by 40%", _scale(0.6)),
-    _probe("brightness_x0.8", "darker", "Dark-tone", "darkening images by 20%", _scale(0.8)),
-    _probe("brightness_x1.2", "brighter", "Bright-tone", "brightening images by 20%", _scale(1.2)),
-    _probe("brightness_x1.4", "brighter", "Bright-tone", "brightening images by 40%", _scale(1.4)),
-    _probe("contrast_x0.6", "low_contrast", "Low-contrast", "lowering contrast by 40%",
-           _contrast(0.6)),
-    _probe("contrast_x1.4", "high_contrast", "High-contrast", "raising contrast by 40%",
-           _contrast(1.4)),
-    # One gamma (darker mid-tones, as under-exposure): the brightness probes already cover
-    # lighter images, and each probe costs a forward pass over the whole split.
-    _probe("gamma_1.5", "gamma_darker", "Dark-midtone", "darkening mid-tones (gamma 1.5)",
-           _gamma(1.5)),
-    _probe("periphery_x0.6", "periphery_darker", "Dark-background",
-           "darkening only the area around the face by 40%", _periphery_scale(0.6)),
-    _probe("periphery_x1.4", "periphery_brighter", "Bright-background",
-           "brightening only the area around the face by 40%", _periphery_scale(1.4)),
-    _probe("face_only", "face_only", "Background-dependence",
+    *_series("brightness_x", "darker", "darkening", "Dark-tone", _scale, (0.8, 0.6, 0.4, 0.2),
+             _darken, extreme_from=3, family_label="whole image"),
+    *_series("brightness_x", "brighter", "brightening", "Bright-tone", _scale, (1.2, 1.4, 1.8),
+             lambda v: f"brightening images by {v - 1:.0%}", extreme_from=2,
+             family_label="whole image"),
+    *_series("contrast_x", "low_contrast", "low contrast", "Low-contrast", _contrast, (0.6, 0.3),
+             lambda v: f"lowering contrast by {1 - v:.0%}", extreme_from=1,
+             family_label="contrast"),
+    *_series("contrast_x", "high_contrast", "high contrast", "High-contrast", _contrast,
+             (1.4, 2.0), lambda v: f"raising contrast by {v - 1:.0%}", extreme_from=1,
+             family_label="contrast"),
+    *_series("gamma_", "gamma_darker", "darkening", "Dark-midtone", _gamma, (1.5, 2.5),
+             lambda v: f"darkening mid-tones (gamma {v:g})", extreme_from=1,
+             family_label="mid-tones", symbol="gamma "),
+    *_series("periphery_x", "periphery_darker", "darkening", "Dark-background",
+             _periphery_scale, (0.7, 0.35, 0.1), lambda v: _periphery(v, "soft"),
+             extreme_from=2, family_label="background only, soft edge"),
+    *_series("periphery_hard_x", "periphery_darker_hard", "darkening", "Dark-background",
+             lambda v: _periphery_scale(v, hard=True), (0.35, 0.1),
+             lambda v: _periphery(v, "hard"), extreme_from=1,
+             family_label="background only, hard edge"),
+    *_series("periphery_x", "periphery_brighter", "brightening", "Bright-background",
+             _periphery_scale, (1.4, 2.0), lambda v: _periphery(v, "soft"), extreme_from=1,
+             family_label="background only"),
+    _probe("face_only", "face_only", "background removal", "Background-dependence",
            "replacing the area around the face by its mean grey", _face_only),
-    _probe("hflip", "hflip", "Mirror-asymmetry", "mirroring images left-right", _flip),
-    _probe("occlude_eyes", "occlude_eyes", "Eye-region reliance",
+    _probe("hflip", "hflip", "mirroring", "Mirror-asymmetry", "mirroring images left-right",
+           _flip),
+    _probe("occlude_eyes", "occlude_eyes", "eye occlusion", "Eye-region reliance",
            "covering the eye/brow band", _occlude(EYE_BAND), ProbeKind.EVIDENCE),
-    _probe("occlude_mouth", "occlude_mouth", "Mouth-region reliance",
+    _probe("occlude_mouth", "occlude_mouth", "mouth occlusion", "Mouth-region reliance",
            "covering the mouth band", _occlude(MOUTH_BAND), ProbeKind.EVIDENCE),
-    _probe("blur", "blur", "Blur", "blurring images (Gaussian, sigma 1 px)", _blur),
+    _probe("blur", "blur", "blur", "Blur", "blurring images (Gaussian, sigma 1 px)", _blur(1.0),
+           strength="sigma 1", family_label="blur"),
+    _probe("blur_2", "blur", "blur", "Blur", "blurring images (Gaussian, sigma 2 px)", _blur(2.0),
+           extreme=True, strength="sigma 2", family_label="blur"),
 ])
 
 

@@ -15,6 +15,7 @@ from reportgen.small_sample import NO_CI, too_few
 # Regressions that make the baseline sentence a warning when no policy judges them; the same
 # numbers as examples/policy.toml's [baseline] limits (accuracy and recall in pp, bias in pp).
 REGRESSION_PP = {"accuracy": 1.0, "recall": 5.0, "bias": 5.0}
+NEAR_ZERO_RECALL = 0.05  # a class found this rarely is always named in the summary
 
 
 def _pct(value: float) -> str:
@@ -35,7 +36,13 @@ def key_findings(result: AuditResult, verdict: Verdict) -> list[dict[str, str]]:
                  f"macro-F1 {ev.macro_f1:.3f}."),
     ]
     recalls = np.array([m.recall if m.support else np.nan for m in ev.per_class])
-    if np.isfinite(recalls).any():
+    near_zero = [k for k in range(len(names)) if recalls[k] < NEAR_ZERO_RECALL]
+    if near_zero:
+        sentences.append(_finding("warning", "Near-zero recall: " + "; ".join(
+            f"'{names[k]}' {_pct(recalls[k])} of {ev.per_class[k].support} images "
+            f"(95% CI {_pct(ev.per_class[k].recall_ci[0])}–{_pct(ev.per_class[k].recall_ci[1])})"
+            for k in near_zero) + ": the model almost never finds this class."))
+    if np.isfinite(recalls).any() and not (len(near_zero) and int(np.nanargmin(recalls)) in near_zero):
         worst = int(np.nanargmin(recalls))
         metric = ev.per_class[worst]
         severity = "warning" if metric.recall < 0.3 else "info"
@@ -44,7 +51,16 @@ def key_findings(result: AuditResult, verdict: Verdict) -> list[dict[str, str]]:
         sentences.append(_finding(severity, f"Weakest class: '{names[worst]}', recall {_pct(metric.recall)} "
                          f"({interval}, {metric.support} images)."))
     errors = ev.confusion.sum() - np.trace(ev.confusion)
-    if errors:
+    # The bias stage states the sink class (with its over-call) when it is a finding: once only.
+    sink_stated = result.bias is not None and any(
+        f.id.startswith("sink-") for f in result.bias.headline_findings())
+    if errors and sink_stated:
+        off = ev.confusion * (1 - np.eye(len(names), dtype=int))
+        true_k, pred_k = np.unravel_index(off.argmax(), off.shape)
+        sentences.append(_finding("info", f"The largest confusion is '{names[true_k]}' → "
+                         f"'{names[pred_k]}' ({off[true_k, pred_k]} images, "
+                         f"{_pct(ev.confusion_normalised[true_k, pred_k])} of '{names[true_k]}')."))
+    elif errors:
         sink = ev.sink_class
         into_sink = ev.confusion[:, sink].sum() - ev.confusion[sink, sink]
         off = ev.confusion * (1 - np.eye(len(names), dtype=int))
@@ -54,6 +70,9 @@ def key_findings(result: AuditResult, verdict: Verdict) -> list[dict[str, str]]:
                          f"The largest confusion is '{names[true_k]}' → '{names[pred_k]}' "
                          f"({off[true_k, pred_k]} images, {_pct(ev.confusion_normalised[true_k, pred_k])} "
                          f"of '{names[true_k]}')."))
+    if result.hygiene is not None:
+        sentences += [_finding("warning", f"Data: {mark.describe(names)}.")
+                      for mark in result.hygiene.marks]
     if result.bias is not None and result.bias.findings_withheld:
         n_images = result.bias.n_images
         sentences.append(_finding("warning", f"Only {n_images} image{'s' * (n_images != 1)}: too "

@@ -24,8 +24,13 @@ def test_registry_covers_the_issue_probes() -> None:
     assert {"darker", "brighter", "low_contrast", "high_contrast", "gamma_darker",
             "periphery_darker", "periphery_brighter", "face_only", "hflip", "occlude_eyes",
             "occlude_mouth", "blur"} <= families
+    # dose–response: several strengths per family, strong ones included
     assert {name for name in PROBES if name.startswith("brightness")} == {
-        "brightness_x0.6", "brightness_x0.8", "brightness_x1.2", "brightness_x1.4"}
+        "brightness_x0.2", "brightness_x0.4", "brightness_x0.6", "brightness_x0.8",
+        "brightness_x1.2", "brightness_x1.4", "brightness_x1.8"}
+    assert {"periphery_x0.7", "periphery_x0.35", "periphery_x0.1", "periphery_hard_x0.35",
+            "periphery_hard_x0.1"} <= set(PROBES)
+    assert all(p.mechanism for p in PROBES.values())
     assert {p.kind for p in PROBES.values() if p.family.startswith("occlude")} == {
         ProbeKind.EVIDENCE}
 
@@ -79,9 +84,13 @@ def test_periphery_probes_leave_the_face_alone() -> None:
     face = face_weights(48, 48) == 1.0
     periphery = face_weights(48, 48) == 0.0
     images = IMAGES.astype(np.float32)
-    darker = apply_probe(PROBES["periphery_x0.6"], images)
+    darker = apply_probe(PROBES["periphery_x0.35"], images)
     np.testing.assert_allclose(darker[:, face], images[:, face])
-    np.testing.assert_allclose(darker[:, periphery], images[:, periphery] * 0.6, rtol=1e-6)
+    np.testing.assert_allclose(darker[:, periphery], images[:, periphery] * 0.35, rtol=1e-6)
+    hard = apply_probe(PROBES["periphery_hard_x0.35"], images)
+    inside = face_weights(48, 48) >= 0.5
+    np.testing.assert_allclose(hard[:, inside], images[:, inside])
+    np.testing.assert_allclose(hard[:, ~inside], images[:, ~inside] * 0.35, rtol=1e-6)
     only = apply_probe(PROBES["face_only"], images)
     np.testing.assert_allclose(only[:, face], images[:, face])
     assert np.ptp(only[0][periphery]) < 1e-3  # one flat grey around the face

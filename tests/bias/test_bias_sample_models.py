@@ -45,14 +45,14 @@ def results():
 
 
 def _dark_sad(result):
-    return next((f for f in result.findings if f.id == "darker-sad"), None)
+    return next((f for f in result.findings if f.id == "darkening-sad"), None)
 
 
 def test_planted_shortcut_is_critical(results) -> None:
     planted, _ = results
     finding = _dark_sad(planted)
     assert finding is not None and finding.severity is Severity.CRITICAL
-    assert finding.probe == "brightness_x0.6"
+    assert finding.probe.startswith("brightness_x")
 
 
 def test_clean_model_is_at_most_a_warning_with_a_clearly_smaller_effect(results) -> None:

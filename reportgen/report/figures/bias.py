@@ -21,6 +21,7 @@ from reportgen.bias.probes import (
     Probe,
     apply_probe,
 )
+from reportgen.bias.triggers import MIN_SCAN_PP, SIZES, VALUES, TriggerScan
 from reportgen.report.figures.common import image_to_data_uri, new_figure, to_data_uri
 
 WIDTH = 6.6  # inches: the report's text width
@@ -161,6 +162,27 @@ def plot_difference_maps(axes: np.ndarray, result: BiasResult,
     return axes
 
 
+def plot_trigger_heatmap(axes: np.ndarray, scan: TriggerScan, class_names: Sequence[str]) -> np.ndarray:
+    """(len(SIZES), len(VALUES)) axes: per grid cell, the largest class-rate gain (pp) that the
+    stamp there causes on the scan sample, labelled with the class's first letters."""
+    for i, size in enumerate(SIZES):
+        for j, value in enumerate(VALUES):
+            ax = axes[i, j]
+            gains, classes = scan.heatmap(i, j)
+            image = ax.imshow(np.clip(gains, 0, None), cmap="Reds", vmin=0.0,
+                              vmax=2 * HEATMAP_LIMIT_PP)
+            for (r, c), gain in np.ndenumerate(gains):
+                if gain >= MIN_SCAN_PP:
+                    ax.text(c, r, class_names[classes[r, c]][:3], ha="center", va="center",
+                            fontsize=5.5)
+            tone = "white" if value > 127 else "black"
+            ax.set_title(f"{tone} squares, {size:g} of a cell", fontsize=7.5)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, -1].figure.colorbar(image, ax=axes.ravel().tolist(), shrink=0.7, label="pp")
+    return axes
+
+
 def bias_figures(result: BiasResult, class_names: Sequence[str]) -> dict[str, object]:
     """Data URIs for the bias partial; keys missing when their data is (e.g. no attribution)."""
     figures: dict[str, object] = {}
@@ -170,14 +192,19 @@ def bias_figures(result: BiasResult, class_names: Sequence[str]) -> dict[str, ob
     fig = new_figure(WIDTH, 0.2 * len(result.probes) + 0.8)
     plot_probe_summary(*fig.subplots(1, 2, sharey=True), result)
     figures["probe_summary"] = to_data_uri(fig)
-    fig = new_figure(WIDTH, 1.9)
+    fig = new_figure(WIDTH, 2.9)
     probes = [effect.probe for effect in result.probes]
-    plot_probe_gallery(fig.subplots(2, (len(probes) + 2) // 2), result.example_image, probes)
+    plot_probe_gallery(fig.subplots(3, -(-(len(probes) + 1) // 3)), result.example_image, probes)
     figures["probe_gallery"] = to_data_uri(fig)
     fig = new_figure(WIDTH, 3.6)
     plot_slices(fig.subplots(2, len(result.slices), sharex=True, squeeze=False), result,
                 class_names)
     figures["slices"] = to_data_uri(fig)
+    if result.triggers is not None:
+        fig = new_figure(WIDTH * 0.75, 4.4)
+        plot_trigger_heatmap(fig.subplots(len(SIZES), len(VALUES), squeeze=False),
+                             result.triggers, class_names)
+        figures["trigger_heatmap"] = to_data_uri(fig)
     if result.localisation is not None:
         fig = new_figure(WIDTH, 0.22 * (len(class_names) + 2) + 0.9)
         plot_localisation(*fig.subplots(1, 2, sharey=True), result.localisation)

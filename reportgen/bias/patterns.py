@@ -1,0 +1,133 @@
+"""Data-side shortcuts: a mark or border that many images of one class share.
+
+A data set in which some 'fear' images carry a small white square teaches any model "white
+square means fear". Such a mark is found without a model, from class-conditional pixel
+statistics:
+
+1. For each tone (near-white ≥ 250, near-black ≤ 5), class and pixel: the share of the class's
+   images whose pixel has that tone against the share of the other images (two-proportion z).
+   A pixel is flagged when z passes a Bonferroni threshold over every pixel, class and tone
+   (family-wise ``ALPHA``) and the shares differ by at least ``MIN_SHARE``.
+2. Flagged pixels are joined into connected regions. A *mark* is a region that whole images
+   carry: every pixel of it in that tone at once. Its share among the class's images must
+   exceed the other images' share by ``MIN_EXCESS`` and be ``MIN_RATIO`` times it, pass the
+   same z threshold, and cover at least ``MIN_MARKED`` images. Natural differences (the dark
+   open mouth of 'surprise') flag pixels but are seldom all dark together, and white
+   backgrounds fill corners of every class alike (6.7% of PublicTest images have an all-white
+   4×4 bottom-right corner), so neither counts: on FER2013 PublicTest and Training no mark is
+   found (the closest, 8 white pixels at the right edge in 11.6% of 'surprise' against 4.3%,
+   stays below both limits), while 125 stamped 'fear' images of PublicTest are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import label
+from scipy.stats import norm
+
+TONES = {"near-white": (250, 255), "near-black": (0, 5)}
+ALPHA = 0.01
+MIN_SHARE = 0.05
+MIN_EXCESS = 0.10  # a mark's share in the class beyond the other images' share
+MIN_RATIO = 3.0
+MIN_PIXELS = 4
+MIN_MARKED = 10  # images: "many images of one class", not a few look-alikes
+N_EXAMPLES = 4
+
+
+@dataclass(frozen=True)
+class ClassMark:
+    """A region that ``n_marked`` of the class's ``n_class`` images carry in one tone."""
+
+    class_index: int
+    tone: str
+    rows: tuple[int, int]  # [top, bottom) in pixels
+    columns: tuple[int, int]  # [left, right)
+    n_pixels: int
+    n_marked: int
+    n_class: int
+    share_class: float  # 0–1
+    share_rest: float  # 0–1, among the other classes' images
+    z: float
+    examples: np.ndarray = field(repr=False)  # (≤ N_EXAMPLES, h, w) uint8 marked images
+
+    def describe(self, class_names: Sequence[str]) -> str:
+        name = class_names[self.class_index]
+        return (f"{self.n_marked} of {self.n_class} '{name}' images ({self.share_class:.1%}) share "
+                f"a {self.tone} region of {self.n_pixels} pixels at rows {self.rows[0]}–"
+                f"{self.rows[1] - 1}, columns {self.columns[0]}–{self.columns[1] - 1}, against "
+                f"{self.share_rest:.1%} of the other images: a mark a model can learn as a "
+                f"shortcut to '{name}'")
+
+    def to_summary(self, class_names: Sequence[str]) -> dict:
+        return {"class": class_names[self.class_index], "tone": self.tone,
+                "rows": list(self.rows), "columns": list(self.columns),
+                "n_pixels": self.n_pixels, "n_marked": self.n_marked, "n_class": self.n_class,
+                "share_class": round(self.share_class, 6), "share_rest": round(self.share_rest, 6),
+                "z": round(self.z, 3), "text": self.describe(class_names)}
+
+
+def z_threshold(n_tests: int, alpha: float = ALPHA) -> float:
+    """One-sided Bonferroni threshold on z for ``n_tests`` comparisons."""
+    return float(norm.isf(alpha / max(n_tests, 1)))
+
+
+def find_marks(images: np.ndarray, labels: np.ndarray, n_classes: int) -> list[ClassMark]:
+    """Images (N, h, w) uint8, labels (N,) → marks, largest class share first."""
+    images = np.asarray(images)
+    labels = np.asarray(labels)
+    height, width = images.shape[1:]
+    threshold = z_threshold(height * width * n_classes * len(TONES))
+    marks = []
+    for tone, (low, high) in TONES.items():
+        toned = (images >= low) & (images <= high)
+        for k in range(n_classes):
+            members = labels == k
+            if members.sum() == 0 or (~members).sum() == 0:
+                continue
+            flagged = _flagged(toned, members, threshold)
+            regions, n_regions = label(flagged)
+            for r in range(1, n_regions + 1):
+                mark = _mark(toned, images, members, regions == r, k, tone, threshold)
+                if mark is not None:
+                    marks.append(mark)
+    return sorted(marks, key=lambda m: -m.share_class)
+
+
+def _two_proportion_z(a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> np.ndarray:
+    pooled = (a * n_a + b * n_b) / (n_a + n_b)
+    se = np.sqrt(pooled * (1 - pooled) * (1 / n_a + 1 / n_b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(se > 0, (a - b) / se, 0.0)
+
+
+def _flagged(toned: np.ndarray, members: np.ndarray, threshold: float) -> np.ndarray:
+    n_a, n_b = int(members.sum()), int((~members).sum())
+    share_a = toned[members].mean(axis=0)
+    share_b = toned[~members].mean(axis=0)
+    z = _two_proportion_z(share_a, share_b, n_a, n_b)
+    return (z > threshold) & (share_a - share_b >= MIN_SHARE)
+
+
+def _mark(toned: np.ndarray, images: np.ndarray, members: np.ndarray, region: np.ndarray,
+          k: int, tone: str, threshold: float) -> ClassMark | None:
+    n_pixels = int(region.sum())
+    if n_pixels < MIN_PIXELS:
+        return None
+    carried = toned[:, region].all(axis=1)  # the whole region in this tone at once
+    n_a, n_b = int(members.sum()), int((~members).sum())
+    share_a, share_b = carried[members].mean(), carried[~members].mean()
+    z = float(_two_proportion_z(np.array(share_a), np.array(share_b), n_a, n_b))
+    n_marked = int((members & carried).sum())
+    if not (share_a - share_b >= MIN_EXCESS and share_a >= MIN_RATIO * share_b
+            and n_marked >= MIN_MARKED and z > threshold):
+        return None
+    rows, cols = np.nonzero(region)
+    marked = np.flatnonzero(members & carried)
+    return ClassMark(k, tone, (int(rows.min()), int(rows.max()) + 1),
+                     (int(cols.min()), int(cols.max()) + 1), n_pixels, len(marked), n_a,
+                     float(share_a), float(share_b), z,
+                     np.asarray(images[marked[:N_EXAMPLES]], dtype=np.uint8))

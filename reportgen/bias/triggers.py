@@ -1,0 +1,297 @@
+"""Patch-trigger scan: shortcuts that no probe was designed for.
+
+A model that learned "a small bright square in a corner means X" ignores every global probe.
+The scan stamps small squares, white and black, on every cell of a grid over the whole image
+(plus thin bands along each edge) and asks which stamp moves a class's prediction rate.
+
+Two stages keep it cheap and honest:
+
+1. *Scan*: every stamp on a small seeded sample (``SCAN_IMAGES``): 2 sizes × 2 values × an
+   ``GRID`` × ``GRID`` grid + 8 edge bands. The per-position effect feeds the heatmap, and the
+   ``N_CANDIDATES`` stamps that move some class most become candidates.
+2. *Confirm*: each candidate and a mid-grey control stamp at the same place on up to
+   ``CONFIRM_IMAGES`` *other* images, with paired bootstrap CIs (and on the reference model,
+   when there is one). Selecting on one sample and measuring on another keeps the scan's many
+   comparisons from inflating the confirmed effects.
+
+Severity follows ``reportgen.bias.findings.grade`` on the model-specific part (beyond the
+reference) or, without a reference, on the part beyond the grey control: a grey square
+occludes as much as a white one, so only the mark's tone is left.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from reportgen.bias.effects import new_shares
+from reportgen.bias.findings import Finding, grade, pp
+from reportgen.bias.resample import bootstrap_means, intervals
+from reportgen.numbers import round_all, round_finite
+from reportgen.severity import Severity
+
+GRID = 8  # cells per side
+SIZES = (1.0, 0.5)  # square side as a fraction of a cell (6 and 3 px on 48 × 48)
+VALUES = (255.0, 0.0)  # white, black
+CONTROL = 128.0  # mid-grey: occludes like a mark but carries no extreme tone
+BAND = 1 / 16  # edge-band thickness as a fraction of the side (3 px on 48)
+SCAN_IMAGES = 96
+CONFIRM_IMAGES = 512
+N_CANDIDATES = 6
+MIN_SCAN_PP = 5.0  # a stamp must move some class this much on the scan sample to be confirmed
+MAX_PREDICT = 8192
+
+Predict = Callable[[np.ndarray], np.ndarray]  # (M, h, w) 0–255 → (M,) class ids
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A filled rectangle: rows ``top:bottom``, columns ``left:right``, in pixels."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+    value: float
+    kind: str  # "square" or "band"
+
+    def apply(self, images: np.ndarray) -> np.ndarray:
+        out = np.array(images, dtype=np.float32, copy=True)
+        out[:, self.top:self.bottom, self.left:self.right] = self.value
+        return out
+
+    def with_value(self, value: float) -> Stamp:
+        return Stamp(self.top, self.bottom, self.left, self.right, value, self.kind)
+
+    def describe(self, height: int, width: int) -> str:
+        tone = {255.0: "white", 0.0: "black", CONTROL: "mid-grey"}.get(self.value, "grey")
+        size = f"{self.bottom - self.top}×{self.right - self.left}-pixel"
+        return (f"a {size} {tone} {self.kind} at rows {self.top}–{self.bottom - 1}, columns "
+                f"{self.left}–{self.right - 1} ({_place(self, height, width)})")
+
+    def to_summary(self) -> dict:
+        return {"rows": [self.top, self.bottom], "columns": [self.left, self.right],
+                "value": self.value, "kind": self.kind}
+
+
+def _place(stamp: Stamp, height: int, width: int) -> str:
+    rows = (stamp.top + stamp.bottom) / 2 / height
+    cols = (stamp.left + stamp.right) / 2 / width
+    vertical = "top" if rows < 1 / 3 else "bottom" if rows > 2 / 3 else "middle"
+    horizontal = "left" if cols < 1 / 3 else "right" if cols > 2 / 3 else "centre"
+    return "centre" if (vertical, horizontal) == ("middle", "centre") else f"{vertical} {horizontal}"
+
+
+def scan_stamps(height: int, width: int) -> list[Stamp]:
+    """Every stamp of stage 1, squares in (size, value, row, column) order, then bands."""
+    stamps = []
+    for size in SIZES:
+        for value in VALUES:
+            for i in range(GRID):
+                for j in range(GRID):
+                    stamps.append(_square(i, j, size, value, height, width))
+    thick_h, thick_w = max(1, round(BAND * height)), max(1, round(BAND * width))
+    for value in VALUES:
+        stamps += [Stamp(0, thick_h, 0, width, value, "band"),
+                   Stamp(height - thick_h, height, 0, width, value, "band"),
+                   Stamp(0, height, 0, thick_w, value, "band"),
+                   Stamp(0, height, width - thick_w, width, value, "band")]
+    return stamps
+
+
+def _square(i: int, j: int, size: float, value: float, height: int, width: int) -> Stamp:
+    cell_h, cell_w = height / GRID, width / GRID
+    side_h, side_w = max(1, round(size * cell_h)), max(1, round(size * cell_w))
+    top = round(i * cell_h + (cell_h - side_h) / 2)
+    left = round(j * cell_w + (cell_w - side_w) / 2)
+    return Stamp(top, top + side_h, left, left + side_w, value, "square")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """One confirmed stamp: its effect on ``class_index``'s prediction rate (pp, CIs (2,))."""
+
+    stamp: Stamp
+    class_index: int
+    n_images: int
+    rate_before: float  # 0–1
+    rate_after: float
+    effect: float
+    effect_ci: np.ndarray
+    control_effect: float  # the mid-grey stamp at the same place
+    beyond_control: float
+    beyond_control_ci: np.ndarray
+    new_share: float  # of k's predictions on stamped images, the share the stamp alone makes
+    specific: float | None = None
+    specific_ci: np.ndarray | None = None
+    reference_effect: float | None = None
+
+    def to_summary(self, class_names: Sequence[str]) -> dict:
+        entry = {"stamp": self.stamp.to_summary(), "class": class_names[self.class_index],
+                 "n_images": self.n_images, "effect": round_finite(self.effect),
+                 "ci": round_all(self.effect_ci), "control_effect": round_finite(self.control_effect),
+                 "beyond_control": round_finite(self.beyond_control),
+                 "beyond_control_ci": round_all(self.beyond_control_ci),
+                 "new_share": round_finite(self.new_share)}
+        if self.specific is not None:
+            entry.update(specific=round_finite(self.specific), specific_ci=round_all(self.specific_ci),
+                         reference_effect=round_finite(self.reference_effect))
+        return entry
+
+
+@dataclass(frozen=True)
+class TriggerScan:
+    """The scan's heatmap and the confirmed triggers."""
+
+    stamps: list[Stamp]
+    scan_changes: np.ndarray  # (S, K) pp per stamp on the scan sample
+    n_scan: int
+    triggers: list[Trigger]
+    n_forward: int  # stamped images classified, both stages, this model only
+    shape: tuple[int, int] = (48, 48)  # (h, w) of the images
+    grid: int = GRID
+
+    def describe(self, stamp: Stamp) -> str:
+        return stamp.describe(*self.shape)
+
+    def heatmap(self, size_index: int, value_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """(GRID, GRID) largest class-rate gain (pp) and its class, for one size and value."""
+        block = (size_index * len(VALUES) + value_index) * GRID * GRID
+        changes = self.scan_changes[block:block + GRID * GRID]
+        return changes.max(axis=1).reshape(GRID, GRID), changes.argmax(axis=1).reshape(GRID, GRID)
+
+    def to_summary(self, class_names: Sequence[str]) -> dict:
+        return {"n_scan_images": self.n_scan, "n_stamps": len(self.stamps),
+                "n_forward": self.n_forward, "grid": GRID,
+                "triggers": [t.to_summary(class_names) for t in self.triggers]}
+
+
+def scan_triggers(predict: Predict, images: np.ndarray, preds: np.ndarray, n_classes: int,
+                  seed: int, reference: Predict | None = None,
+                  is_reference: bool = False) -> TriggerScan:
+    """Images (N, h, w) 0–255 and the model's preds (N,) → the two-stage scan.
+
+    ``reference`` labels images like ``predict``; ``is_reference``: the model is its own
+    reference, so every confirmed effect is shared (nothing is run twice)."""
+    height, width = images.shape[1:]
+    order = np.random.default_rng(seed).permutation(len(images))
+    scan_idx = order[:min(SCAN_IMAGES, len(images) // 2)]
+    confirm_idx = order[len(scan_idx):len(scan_idx) + CONFIRM_IMAGES]
+    stamps = scan_stamps(height, width)
+    scan_preds = _predict_stamped(predict, images[scan_idx], stamps)  # (S, n)
+    onehot = np.eye(n_classes)
+    changes = 100.0 * (onehot[scan_preds].mean(axis=1) - onehot[preds[scan_idx]].mean(axis=0))
+    candidates = _candidates(changes)
+    triggers = [_confirm(predict, reference, images[confirm_idx], preds[confirm_idx],
+                         stamps[s], k, n_classes, seed, is_reference) for s, k in candidates]
+    n_forward = len(stamps) * len(scan_idx) + 2 * len(candidates) * len(confirm_idx)
+    return TriggerScan(stamps, changes, len(scan_idx), triggers, n_forward, (height, width))
+
+
+def _candidates(changes: np.ndarray) -> list[tuple[int, int]]:
+    """(stamp, class) pairs with the largest scan gains, at most one per stamp."""
+    best = changes.max(axis=1)
+    order = np.argsort(-best, kind="stable")
+    return [(int(s), int(changes[s].argmax())) for s in order[:N_CANDIDATES]
+            if best[s] >= MIN_SCAN_PP]
+
+
+def _predict_stamped(predict: Predict, images: np.ndarray, stamps: Sequence[Stamp]) -> np.ndarray:
+    """(S, n) predicted class of every image under every stamp, in large predict calls."""
+    per_call = max(1, MAX_PREDICT // max(len(images), 1))
+    rows = []
+    for start in range(0, len(stamps), per_call):
+        chunk = stamps[start:start + per_call]
+        batch = np.concatenate([stamp.apply(images) for stamp in chunk])
+        rows.append(np.asarray(predict(batch)).reshape(len(chunk), len(images)))
+    return np.concatenate(rows) if rows else np.zeros((0, len(images)), int)
+
+
+def _confirm(predict: Predict, reference: Predict | None, images: np.ndarray, preds: np.ndarray,
+             stamp: Stamp, k: int, n_classes: int, seed: int, is_reference: bool) -> Trigger:
+    stamped, control = _predict_stamped(predict, images, [stamp, stamp.with_value(CONTROL)])
+    before = (preds == k).astype(np.float64)
+    gain = 100.0 * ((stamped == k) - before)
+    columns = [gain, gain - 100.0 * ((control == k) - before)]
+    ref_gain = gain if is_reference else None
+    if reference is not None and not is_reference:
+        ref_before = np.asarray(reference(images))
+        (ref_after,) = _predict_stamped(reference, images, [stamp])
+        ref_gain = 100.0 * ((ref_after == k).astype(np.float64) - (ref_before == k))
+    if ref_gain is not None:
+        columns.append(gain - ref_gain)
+    values = np.stack(columns, axis=1)
+    cis = intervals(bootstrap_means(values, seed))
+    means = values.mean(axis=0)
+    return Trigger(
+        stamp=stamp, class_index=k, n_images=len(images), rate_before=float(before.mean()),
+        rate_after=float((stamped == k).mean()), effect=float(means[0]), effect_ci=cis[0],
+        control_effect=float(means[0] - means[1]), beyond_control=float(means[1]),
+        beyond_control_ci=cis[1], new_share=float(new_shares(preds, stamped, n_classes)[k]),
+        specific=None if ref_gain is None else float(means[2]),
+        specific_ci=None if ref_gain is None else cis[2],
+        reference_effect=None if ref_gain is None else float(ref_gain.mean()),
+    )
+
+
+def trigger_findings(scan: TriggerScan, class_names: Sequence[str], height: int,
+                     width: int) -> list[Finding]:
+    """One finding per class that some confirmed stamp pushes predictions toward."""
+    by_class: dict[int, list[tuple[Trigger, Severity | None]]] = {}
+    for trigger in scan.triggers:
+        decisive = trigger.specific_ci if trigger.specific_ci is not None else trigger.beyond_control_ci
+        decisive_effect = trigger.specific if trigger.specific is not None else trigger.beyond_control
+        if grade(trigger.effect, float(trigger.effect_ci[0])) is None:
+            continue
+        severity = grade(decisive_effect, float(decisive[0]),
+                         rate_before=100.0 * trigger.rate_before)
+        by_class.setdefault(trigger.class_index, []).append((trigger, severity))
+    findings = []
+    for graded in by_class.values():
+        trigger, severity = max(graded, key=lambda ts: (_rank(ts[1]), ts[0].effect))
+        findings.append(_finding(trigger, severity, [t for t, _ in graded if t is not trigger],
+                                 class_names, height, width))
+    return findings
+
+
+def _rank(severity: Severity | None) -> int:
+    return severity.rank if severity is not None else -1
+
+
+def _finding(trigger: Trigger, severity: Severity | None, others: list[Trigger],
+             class_names: Sequence[str], height: int, width: int) -> Finding:
+    name = class_names[trigger.class_index]
+    severity = severity or Severity.INFO
+    low, high = trigger.effect_ci
+    kind = "shortcut" if severity.rank >= Severity.WARNING.rank else "sensitivity"
+    if trigger.specific_ci is not None and trigger.specific_ci[0] > 0:
+        where = (f", specific to this model ({pp(trigger.specific)} beyond the reference model, "
+                 f"95% CI {trigger.specific_ci[0]:.1f}–{trigger.specific_ci[1]:.1f})")
+    elif trigger.specific_ci is not None:
+        where = (f", shared with a clean reference model ({pp(trigger.reference_effect)} there): "
+                 "likely in the data")
+    else:
+        where = ""
+    parts = [f"Patch-trigger {kind} toward '{name}'{where}.",
+             (f"Stamping {trigger.stamp.describe(height, width)} on {trigger.n_images} images "
+             f"raises '{name}' predictions from {trigger.rate_before:.1%} to "
+             f"{trigger.rate_after:.1%} ({pp(trigger.effect)}, 95% CI {low:.1f}–{high:.1f}); "
+             f"a mid-grey square there gives {pp(trigger.control_effect)}.")]
+    if np.isfinite(trigger.new_share) and trigger.new_share >= 0.5:
+        parts.append(f"{trigger.new_share:.0%} of this model's '{name}' predictions on stamped "
+                     "images occur only because of the stamp.")
+    if others:
+        parts.append("Also: " + "; ".join(f"{t.stamp.describe(height, width)} "
+                                          f"{pp(t.effect)}" for t in others) + ".")
+    stamp = trigger.stamp
+    return Finding(
+        f"patch_trigger-{name}", f"patch:{stamp.kind}:{stamp.top},{stamp.left}:{stamp.value:g}",
+        trigger.class_index, name, " ".join(parts), severity, trigger.effect, float(low),
+        float(high), mechanism="patch trigger",
+        specific=trigger.specific,
+        specific_ci=None if trigger.specific_ci is None else tuple(map(float, trigger.specific_ci)),
+        reference_effect=trigger.reference_effect,
+        support=tuple(t.to_summary(class_names) for t in [trigger, *others]),
+    )
