@@ -11,6 +11,7 @@ import sys
 import textwrap
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -264,7 +265,8 @@ def test_16_bit_pngs_are_scaled_not_clipped_and_the_conversion_is_stated(tmp_pat
     from reportgen.pipeline import _notes
     from reportgen.result import ModelReport
 
-    note = _notes(dataset, ModelReport(None, None, False, 0))[0]  # type: ignore[arg-type]
+    no_warning = SimpleNamespace(warning=None)  # a scale decision that did not warn
+    note = _notes(dataset, ModelReport(None, no_warning, False, 0))[0]  # type: ignore[arg-type]
     assert "5 16-bit grey (I;16) scaled to 8 bits" in note
 
 
