@@ -17,7 +17,7 @@ import pytest
 from reportgen.bias import Severity, analyse_bias, check_hygiene
 
 REPO = Path(__file__).resolve().parents[2]
-PUBLIC_TEST = Path("/work/shared/fer2013/PublicTest")
+PUBLIC_TEST = REPO.parent / "shared" / "fer2013" / "PublicTest"
 FOLDERS = [REPO / "sample_models", *(Path(p) for p in
                                       os.environ.get("REPORTGEN_PLANTED_MODELS", "").split(":") if p)]
 # model → (class, mechanism of the critical finding); None: a clean model

@@ -15,7 +15,7 @@ from reportgen.bias import Severity, analyse_bias
 REPO = Path(__file__).resolve().parents[2]
 CLEAN = REPO / "sample_models" / "fer_cnn.keras"
 PLANTED = REPO / "sample_models" / "fer_cnn_dark_sad.keras"
-PUBLIC_TEST = Path("/work/shared/fer2013/PublicTest")
+PUBLIC_TEST = REPO.parent / "shared" / "fer2013" / "PublicTest"
 # The finding under test comes from the 'darker' family; the other probes cannot change it.
 PROBES = ["brightness_x0.6", "brightness_x0.8"]
 
