@@ -66,6 +66,14 @@ class Finding:
     support: tuple[dict, ...] = ()  # supporting measurements: the dose–response curve, etc.
 
     @property
+    def brief(self) -> str:
+        """The text without its supporting lists (other stamps, the dose–response curve), for
+        the summary page; the full text stands in the Shortcuts section."""
+        cut = min((i for i in (self.text.find(" Also: "), self.text.find(" Dose–response: "))
+                   if i >= 0), default=len(self.text))
+        return self.text[:cut]
+
+    @property
     def shared(self) -> bool | None:
         """True when a reference model shows the effect as well (no model-specific part)."""
         if self.specific_ci is None:
