@@ -34,27 +34,33 @@ class Effect:
         return min(abs(self.ci_low), abs(self.ci_high))
 
 
-def bias_effects(summary: Mapping[str, Any]) -> dict[tuple[str, str], Effect]:
+def bias_effects(summary: Mapping[str, Any], specific: bool = False) -> dict[tuple[str, str], Effect]:
     """Every (probe, class) effect in a summary, from probes and findings.
 
     A probe's ``rate_change_pp`` (effect and CI) is used when present, else the shift between
     its ``rates_before`` and ``rates_after``. A finding replaces its probe's entry when its
     |effect| is larger, and adds slices that are not probes. Nulls (NaN upstream) are skipped.
+    With ``specific``, the part beyond the summary's reference model is used where the summary
+    has one (a probe's ``specific_pp``, a finding's ``specific``), so that an effect any model
+    trained on the data shows does not count as this model's.
     """
     effects: dict[tuple[str, str], Effect] = {}
     for probe in lookup(summary, ("bias", "probes")) or []:
-        for effect in _probe_effects(probe):
+        for effect in _probe_effects(probe, specific):
             effects[(effect.probe, effect.class_name)] = effect
     for finding in lookup(summary, ("bias", "findings")) or []:
-        if optional_float(finding["effect"]) is None:
+        value, ci = finding["effect"], (finding.get("ci_low"), finding.get("ci_high"))
+        if specific and optional_float(finding.get("specific")) is not None:
+            value, ci = finding["specific"], tuple(finding.get("specific_ci") or (None, None))
+        if optional_float(value) is None:
             continue
         key = (str(finding["probe"]), str(finding["class"]))
         effect = Effect(
             key[0],
             key[1],
-            float(finding["effect"]),
-            optional_float(finding.get("ci_low")),
-            optional_float(finding.get("ci_high")),
+            float(value),
+            optional_float(ci[0]),
+            optional_float(ci[1]),
             str(finding.get("id", "")) or None,
         )
         known = effects.get(key)
@@ -63,9 +69,11 @@ def bias_effects(summary: Mapping[str, Any]) -> dict[tuple[str, str], Effect]:
     return effects
 
 
-def _probe_effects(probe: Mapping[str, Any]) -> list[Effect]:
+def _probe_effects(probe: Mapping[str, Any], specific: bool = False) -> list[Effect]:
     name = str(probe["name"])
     changes = probe.get("rate_change_pp")
+    if specific and isinstance(probe.get("specific_pp"), Mapping):
+        changes = probe["specific_pp"]
     if isinstance(changes, Mapping):
         return [
             Effect(name, str(cls), float(c["effect"]), optional_float(c.get("ci_low")),

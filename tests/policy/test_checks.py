@@ -139,6 +139,21 @@ def test_max_probe_effect(make_summary, make_probe, make_finding) -> None:
     assert lenient.passed and lenient.value == 0.0
 
 
+def test_max_probe_effect_judges_the_part_beyond_the_reference(make_summary, make_probe,
+                                                               make_finding) -> None:
+    # blur moves 'sad' +40 pp in this model, +38 pp of it also in the clean reference model.
+    probe = make_probe("blur", {"sad": 0.10}, {"sad": 0.50})
+    probe["specific_pp"] = {"sad": {"effect": 2.0, "ci_low": -1.0, "ci_high": 5.0}}
+    finding = make_finding(effect=40.0, ci=(35.0, 45.0))
+    finding |= {"probe": "blur", "class": "sad", "specific": 2.0, "specific_ci": [-1.0, 5.0]}
+    summary = make_summary(probes=[probe], findings=[finding])
+    assert not run({"max_probe_effect": 25.0}, summary)["max_probe_effect"].passed
+    summary["bias"]["reference"] = {"path": "fer_cnn.keras", "same_as_model": False}
+    check = run({"max_probe_effect": 25.0}, summary)["max_probe_effect"]
+    assert check.passed and check.value == pytest.approx(2.0)
+    assert "beyond the reference model" in check.detail
+
+
 def test_baseline_keys_without_a_baseline_are_skipped_not_failed(make_summary) -> None:
     limits = {"min_accuracy": 0.5, "max_accuracy_drop": 0.01, "max_recall_drop": 0.05}
     checks = run(limits, make_summary(accuracy=0.4))
