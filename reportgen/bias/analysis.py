@@ -27,6 +27,7 @@ from reportgen.bias.localisation import (
     localise,
     normalised_attributions,
 )
+from reportgen.bias.offface import OffFaceShares, off_face_findings, off_face_shares
 from reportgen.bias.probes import PROBES
 from reportgen.bias.reference import ReferenceModel, ReferenceRun, run_reference
 from reportgen.bias.shortcuts import probe_findings
@@ -52,6 +53,7 @@ class BiasResult:
     seconds: dict[str, float] = field(default_factory=dict)
     reference: ReferenceRun | None = None
     triggers: TriggerScan | None = None
+    off_face: OffFaceShares | None = None  # attribution outside the face, per predicted class
 
     def headline_findings(
         self, min_severity: Severity = Severity.WARNING, limit: int | None = None
@@ -112,6 +114,7 @@ class BiasResult:
             "seconds": {stage: round(s, 3) for stage, s in self.seconds.items()},
             "reference": self.reference.to_summary() if self.reference else None,
             "trigger_scan": self.triggers.to_summary(names) if self.triggers else None,
+            "off_face": self.off_face.to_summary(names) if self.off_face else None,
         }
 
 
@@ -177,13 +180,18 @@ def analyse_bias(
         sink = confusions.sink.index if confusions.sink else None
         localisation = localise(maps, labels, preds, sink, class_names, seed)
     seconds["localisation_confusions"] = time.perf_counter() - start
+    off_face = None
+    if maps is not None:
+        start = time.perf_counter()
+        off_face = off_face_shares(maps, preds, n_classes, seed)
+        seconds["off_face"] = time.perf_counter() - start
     return BiasResult(
         class_names=tuple(class_names), n_images=len(images), seed=seed, probes=effects,
         slices=slices, localisation=localisation, confusions=confusions,
-        findings=(_findings(effects, slices, confusions, triggers, class_names, images.shape[1:])
-                  if len(images) >= rules.MIN_IMAGES else []),
+        findings=(_findings(effects, slices, confusions, triggers, off_face, class_names,
+                            images.shape[1:]) if len(images) >= rules.MIN_IMAGES else []),
         example_image=_example(images, labels, probs), seconds=seconds, reference=ref_run,
-        triggers=triggers,
+        triggers=triggers, off_face=off_face,
     )
 
 
@@ -193,11 +201,14 @@ def _labeller(classifier: Classifier):
 
 def _findings(effects: list[ProbeEffect], slices: list[SliceResult],
               confusions: ConfusionResult, triggers: TriggerScan | None,
-              class_names: Sequence[str], shape: tuple[int, int]) -> list[Finding]:
+              off_face: OffFaceShares | None, class_names: Sequence[str],
+              shape: tuple[int, int]) -> list[Finding]:
     """Every stated finding, most severe first (rules in ``reportgen.bias.findings``)."""
     findings = probe_findings(effects, class_names)
     if triggers is not None:
         findings += trigger_findings(triggers, class_names, *shape)
+    if off_face is not None:
+        findings += off_face_findings(off_face, class_names)
     findings += rules.slice_findings(slices, class_names)
     sink = rules.sink_finding(confusions.sink, class_names)
     return rules.sort_findings(findings + ([sink] if sink else []))
