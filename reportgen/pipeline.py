@@ -199,6 +199,7 @@ def _analyse(
         bias = analyse_bias(
             classifier, dataset.images, dataset.labels, evaluation.probs, list(options.class_names),
             seed=options.seed, attribute=attribute, progress=reporter.track, reference=reference,
+            sources=[str(source) for source in dataset.sources],
         )
     with reporter.stage("Checking data hygiene"):
         # Cross-split duplicates need the neighbouring splits: audit only, to keep gate fast.

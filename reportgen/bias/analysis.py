@@ -27,10 +27,12 @@ from reportgen.bias.localisation import (
     localise,
     normalised_attributions,
 )
+from reportgen.bias.offface import OffFaceShares, off_face_findings, off_face_shares
 from reportgen.bias.probes import PROBES
 from reportgen.bias.reference import ReferenceModel, ReferenceRun, run_reference
 from reportgen.bias.shortcuts import probe_findings
 from reportgen.bias.slices import SliceResult, analyse_slices
+from reportgen.bias.spray import SprayResult, spray
 from reportgen.bias.triggers import TriggerScan, scan_triggers, trigger_findings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
@@ -52,6 +54,8 @@ class BiasResult:
     seconds: dict[str, float] = field(default_factory=dict)
     reference: ReferenceRun | None = None
     triggers: TriggerScan | None = None
+    off_face: OffFaceShares | None = None  # attribution outside the face, per predicted class
+    spray: SprayResult | None = None  # clusters of attribution maps per predicted class
 
     def headline_findings(
         self, min_severity: Severity = Severity.WARNING, limit: int | None = None
@@ -112,6 +116,8 @@ class BiasResult:
             "seconds": {stage: round(s, 3) for stage, s in self.seconds.items()},
             "reference": self.reference.to_summary() if self.reference else None,
             "trigger_scan": self.triggers.to_summary(names) if self.triggers else None,
+            "off_face": self.off_face.to_summary(names) if self.off_face else None,
+            "spray": self.spray.to_summary(names) if self.spray else None,
         }
 
 
@@ -126,6 +132,7 @@ def analyse_bias(
     progress: Track | None = None,
     probe_names: Sequence[str] | None = None,
     reference: ReferenceModel | None = None,
+    sources: Sequence[str] | None = None,
 ) -> BiasResult:
     """Measure shortcuts and biases on a whole split.
 
@@ -133,7 +140,8 @@ def analyse_bias(
     unmodified images. ``attribute(images (M, h, w) float32 0–255, targets (M,)) → (M, h, w)``
     enables localisation and difference maps. ``probe_names`` picks probes from ``PROBES``.
     ``reference``: a clean model on the same data; effects are then also graded on the part
-    beyond it (``reportgen.bias.reference``).
+    beyond it (``reportgen.bias.reference``). ``sources`` (N,) name the images of the
+    attribution clusters shown in the report.
     """
     labels = np.asarray(labels, dtype=np.int64)
     preds = np.asarray(probs).argmax(axis=1)
@@ -177,13 +185,21 @@ def analyse_bias(
         sink = confusions.sink.index if confusions.sink else None
         localisation = localise(maps, labels, preds, sink, class_names, seed)
     seconds["localisation_confusions"] = time.perf_counter() - start
+    off_face, clusters = None, None
+    if maps is not None:
+        start = time.perf_counter()
+        off_face = off_face_shares(maps, preds, n_classes, seed)
+        seconds["off_face"] = time.perf_counter() - start
+        start = time.perf_counter()
+        clusters = spray(maps, preds, images, n_classes, seed, sources)
+        seconds["spray"] = time.perf_counter() - start
     return BiasResult(
         class_names=tuple(class_names), n_images=len(images), seed=seed, probes=effects,
         slices=slices, localisation=localisation, confusions=confusions,
-        findings=(_findings(effects, slices, confusions, triggers, class_names, images.shape[1:])
-                  if len(images) >= rules.MIN_IMAGES else []),
+        findings=(_findings(effects, slices, confusions, triggers, off_face, class_names,
+                            images.shape[1:]) if len(images) >= rules.MIN_IMAGES else []),
         example_image=_example(images, labels, probs), seconds=seconds, reference=ref_run,
-        triggers=triggers,
+        triggers=triggers, off_face=off_face, spray=clusters,
     )
 
 
@@ -193,11 +209,14 @@ def _labeller(classifier: Classifier):
 
 def _findings(effects: list[ProbeEffect], slices: list[SliceResult],
               confusions: ConfusionResult, triggers: TriggerScan | None,
-              class_names: Sequence[str], shape: tuple[int, int]) -> list[Finding]:
+              off_face: OffFaceShares | None, class_names: Sequence[str],
+              shape: tuple[int, int]) -> list[Finding]:
     """Every stated finding, most severe first (rules in ``reportgen.bias.findings``)."""
     findings = probe_findings(effects, class_names)
     if triggers is not None:
         findings += trigger_findings(triggers, class_names, *shape)
+    if off_face is not None:
+        findings += off_face_findings(off_face, class_names)
     findings += rules.slice_findings(slices, class_names)
     sink = rules.sink_finding(confusions.sink, class_names)
     return rules.sort_findings(findings + ([sink] if sink else []))

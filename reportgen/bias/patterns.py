@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.ndimage import label
 from scipy.stats import norm
+from threadpoolctl import threadpool_limits
 
 TONES = {"near-white": (250, 255), "near-black": (0, 5)}
 ALPHA = 0.01
@@ -36,6 +37,7 @@ MIN_RATIO = 3.0
 MIN_PIXELS = 4
 MIN_MARKED = 10  # images: "many images of one class", not a few look-alikes
 N_EXAMPLES = 4
+TAIL = 0.01  # a contrast region's image is "marked" beyond the other images' 1st/99th percentile
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,69 @@ def find_marks(images: np.ndarray, labels: np.ndarray, n_classes: int) -> list[C
                 mark = _mark(toned, images, members, regions == r, k, tone, threshold)
                 if mark is not None:
                     marks.append(mark)
+    # a saturated mark also shifts the mean: state it once, as the saturated mark
+    marks += [m for m in find_contrast_marks(images, labels, n_classes)
+              if not any(_overlap(m, other) for other in marks)]
     return sorted(marks, key=lambda m: -m.share_class)
+
+
+def _overlap(a: ClassMark, b: ClassMark) -> bool:
+    return (a.class_index == b.class_index and a.rows[0] < b.rows[1] and b.rows[0] < a.rows[1]
+            and a.columns[0] < b.columns[1] and b.columns[0] < a.columns[1])
+
+
+def find_contrast_marks(images: np.ndarray, labels: np.ndarray, n_classes: int) -> list[ClassMark]:
+    """Unsaturated marks (a darkened border, a grey patch): images (N, h, w) uint8 → marks.
+
+    Per class and pixel, the class-vs-rest mean difference in units of its pooled standard
+    error (Welch-free two-sample z), flagged past the Bonferroni threshold over every pixel,
+    class and sign. Expressions differ in the mean too (a smile brightens the mouth), so a
+    flagged region counts only when its mean over the region puts a share of the class's
+    images beyond the other images' ``TAIL`` quantile that passes the same limits as a
+    saturated mark (``MIN_EXCESS``, ``MIN_RATIO``, ``MIN_MARKED``, z): an edit shared by many
+    images of one class makes a tail; a shift of the whole class seldom does.
+    """
+    pixels = np.asarray(images, np.float32).reshape(len(images), -1)
+    height, width = images.shape[1:]
+    threshold = z_threshold(height * width * n_classes * 2)
+    marks = []
+    for k in range(n_classes):
+        members = labels == k
+        if members.sum() < MIN_MARKED or (~members).sum() < MIN_MARKED:
+            continue
+        z = _mean_z(pixels, members).reshape(height, width)
+        for sign, tone in ((-1.0, "darker"), (1.0, "brighter")):
+            regions, n_regions = label(sign * z > threshold)
+            for r in range(1, n_regions + 1):
+                mark = _tail_mark(pixels, images, members, regions == r, k, sign, tone, threshold)
+                if mark is not None:
+                    marks.append(mark)
+    return marks
+
+
+def _mean_z(pixels: np.ndarray, members: np.ndarray) -> np.ndarray:
+    inside, outside = pixels[members], pixels[~members]
+    n_a, n_b = len(inside), len(outside)
+    with threadpool_limits(1, user_api="blas"):
+        pooled = ((n_a - 1) * inside.var(axis=0, ddof=1) + (n_b - 1) * outside.var(axis=0, ddof=1))
+    se = np.sqrt(pooled / (n_a + n_b - 2) * (1 / n_a + 1 / n_b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(se > 0, (inside.mean(axis=0) - outside.mean(axis=0)) / se, 0.0)
+
+
+def _tail_mark(pixels: np.ndarray, images: np.ndarray, members: np.ndarray, region: np.ndarray,
+               k: int, sign: float, tone: str, threshold: float) -> ClassMark | None:
+    n_pixels = int(region.sum())
+    if n_pixels < MIN_PIXELS:
+        return None
+    inside = region.ravel()
+    # against the rest of the same image, so a class's brighter or darker photos overall
+    # (lighting) do not count as a mark; an edit of one region does
+    means = sign * (pixels[:, inside].mean(axis=1) - pixels[:, ~inside].mean(axis=1))
+    limit = np.quantile(means[~members], 1.0 - TAIL)
+    carried = means > limit
+    toned = np.broadcast_to(carried[:, None, None] & region, images.shape)
+    return _mark(toned, images, members, region, k, f"{tone} (mean contrast)", threshold)
 
 
 def _two_proportion_z(a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> np.ndarray:

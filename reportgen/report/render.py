@@ -87,6 +87,8 @@ def finding_links(finding: Any) -> list[tuple[str, ...]]:
         links: list[tuple[str, ...]] = [(f"#slice-{probe.split(':')[1]}", "slice rows")]
     elif probe == "confusion":
         links = [("#sink-gallery", "sink gallery")]
+    elif probe.startswith("saliency:"):
+        links = [("#off-face", "off-face table")]
     else:
         links = [(f"#probe-{probe}", "probe row")]
     name = getattr(finding, "class_name", None)

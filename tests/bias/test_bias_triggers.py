@@ -73,3 +73,22 @@ def test_marks_shared_by_one_class_are_found() -> None:
     assert mark.class_index == FEAR and mark.tone == "near-white"
     assert mark.rows == (42, 46) and mark.columns == (42, 46) and mark.n_marked == 60
     assert "60 of" in mark.describe(NAMES) and len(mark.examples) == 4
+
+
+def test_an_unsaturated_patch_shared_by_one_class_is_a_contrast_mark() -> None:
+    from reportgen.bias.patterns import find_contrast_marks
+
+    images, labels = _images(n=1400)
+    marked = np.flatnonzero(labels == FEAR)[:100]
+    images[np.ix_(marked, range(4, 10), range(4, 10))] = 215  # light grey: no saturated tone
+    assert all("mean contrast" in m.tone for m in find_marks(images, labels, 7))
+    (mark,) = find_contrast_marks(images, labels, 7)
+    assert mark.class_index == FEAR and mark.tone.startswith("brighter")
+    assert mark.rows[0] >= 4 and mark.rows[1] <= 10 and mark.n_marked >= 90
+
+
+def test_clean_random_images_give_no_contrast_mark() -> None:
+    from reportgen.bias.patterns import find_contrast_marks
+
+    images, labels = _images(n=1400, seed=3)
+    assert find_contrast_marks(images, labels, 7) == []

@@ -21,6 +21,7 @@ from reportgen.bias.probes import (
     Probe,
     apply_probe,
 )
+from reportgen.bias.spray import Cluster
 from reportgen.bias.triggers import MIN_SCAN_PP, SIZES, VALUES, TriggerScan
 from reportgen.report.figures.common import image_to_data_uri, new_figure, to_data_uri
 
@@ -183,6 +184,22 @@ def plot_trigger_heatmap(axes: np.ndarray, scan: TriggerScan, class_names: Seque
     return axes
 
 
+def plot_cluster(axes: np.ndarray, cluster: Cluster, class_names: Sequence[str]) -> np.ndarray:
+    """One row: the cluster's mean map, the class's other clusters' mean map, then members."""
+    limit = float(max(cluster.mean_map.max(), cluster.rest_map.max()))
+    for ax in axes.flat:
+        ax.set_axis_off()
+    name = class_names[cluster.class_index]
+    for ax, image, title in ((axes[0], cluster.mean_map, f"cluster (n={cluster.size})"),
+                             (axes[1], cluster.rest_map, f"other '{name}' maps")):
+        ax.imshow(image, cmap="inferno", vmin=0.0, vmax=limit)
+        draw_geometry(ax, *image.shape, colours=("0.7", "0.7", "0.7"))
+        ax.set_title(title, fontsize=7)
+    for ax, image in zip(axes[2:], cluster.images):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+    return axes
+
+
 def bias_figures(result: BiasResult, class_names: Sequence[str]) -> dict[str, object]:
     """Data URIs for the bias partial; keys missing when their data is (e.g. no attribution)."""
     figures: dict[str, object] = {}
@@ -214,6 +231,13 @@ def bias_figures(result: BiasResult, class_names: Sequence[str]) -> dict[str, ob
         plot_difference_maps(fig.subplots(1, len(result.confusions.pairs), squeeze=False),
                              result, class_names)
         figures["difference_maps"] = to_data_uri(fig)
+    if result.spray is not None and result.spray.clusters:
+        figures["clusters"] = []
+        for cluster in result.spray.clusters:
+            fig = new_figure(WIDTH, 1.3)
+            plot_cluster(fig.subplots(1, 2 + len(cluster.images), squeeze=False)[0], cluster,
+                         class_names)
+            figures["clusters"].append(to_data_uri(fig))
     figures["pair_examples"] = [[image_to_data_uri(image) for image in pair.examples]
                                 for pair in result.confusions.pairs]
     return figures
