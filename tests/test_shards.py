@@ -140,6 +140,13 @@ def test_bad_parquet_is_named(tmp_path, small_data):
     pq.write_table(pa.table({"pixels": pa.array([[1, 2]]), "label": pa.array([1.5])}), folder / "b.parquet")
     with pytest.raises(InputError, match=r"b\.parquet: label column 'label' holds double"):
         check_data_path(folder)
+    pq.write_table(pa.table({"img": pa.array([1.5]), "label": pa.array([1])}), folder / "b.parquet")
+    with pytest.raises(InputError, match=r"b\.parquet: image column 'img' holds double"):
+        check_data_path(folder)
+    pq.write_table(pa.table({"img": pa.array([[1] * 2303 + [None]]), "label": pa.array([1])}),
+                   folder / "b.parquet")
+    with pytest.raises(InputError, match=r"b\.parquet: cannot read Parquet rows from 1: .*missing"):
+        load_dataset(folder)
     write_parquet(folder / "b.parquet", images[:3], np.array([0, 7, 1]), None, "list")
     with pytest.raises(InputError, match=r"b\.parquet: row 2 has emotion 7 outside 0–6"):
         load_dataset(folder)

@@ -61,7 +61,19 @@ def _columns(path: Path, file: pq.ParquetFile) -> tuple[str, str, str | None]:
     if not pa.types.is_integer(file.schema_arrow.field(label).type):
         raise InputError(f"{path}: label column '{label}' holds {file.schema_arrow.field(label).type}, "
                          "not integers")
+    if not _readable_image_type(file.schema_arrow.field(image).type):
+        raise InputError(f"{path}: image column '{image}' holds {file.schema_arrow.field(image).type}; "
+                         f"expected PNG/JPEG bytes, lists of {N_PIXELS} pixel values or pixel strings")
     return image, label, next((names[n] for n in SPLIT_COLUMNS if n in names), None)
+
+
+def _readable_image_type(kind: pa.DataType) -> bool:
+    if pa.types.is_struct(kind) and kind.get_field_index("bytes") >= 0:  # Hugging Face Image feature
+        kind = kind.field("bytes").type
+    return any(test(kind) for test in (
+        pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary,
+        pa.types.is_string, pa.types.is_large_string,
+        pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list))
 
 
 def read_parquet_part(path: Path, split: str | None, n_classes: int,
@@ -78,11 +90,10 @@ def read_parquet_part(path: Path, split: str | None, n_classes: int,
     bad: list[tuple[int, str]] = []
     usages: set[str] = set()
     conversions: Counter[str] = Counter()
-    first_row = 1
+    first_row = 1  # of the batch being read, for the error message
     try:
         for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=columns):
             numbers = np.arange(first_row, first_row + batch.num_rows)
-            first_row += batch.num_rows
             keep = np.ones(batch.num_rows, bool)
             if split_col is not None:
                 values = pc.utf8_trim_whitespace(pc.cast(batch.column(split_col), pa.string()))
@@ -102,8 +113,9 @@ def read_parquet_part(path: Path, split: str | None, n_classes: int,
             labels.append(np.asarray(batch.column(label_col).filter(mask), dtype=np.int64))
             images.append(decoded)
             check_decoded_size(path, n_before + len(rows), limits)
+            first_row += batch.num_rows
     except (pa.ArrowException, OSError) as err:
-        raise InputError(f"{path}: cannot read Parquet row {first_row}: {_first_line(err)}") from None
+        raise InputError(f"{path}: cannot read Parquet rows from {first_row}: {_first_line(err)}") from None
     part = Part(path, prefix, rows,
                 np.concatenate(labels) if labels else np.zeros(0, np.int64),
                 np.concatenate(images) if images else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8),
@@ -127,8 +139,7 @@ def _decode(column: pa.Array | pa.ChunkedArray, max_pixels: int
         return pixels, [(i, f"has {problem}") for i, problem in problems], Counter()
     if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
         return (*_decode_lists(column), Counter())
-    raise InputError(f"image column holds {kind}; expected PNG/JPEG bytes or lists of "
-                     f"{N_PIXELS} pixel values")
+    raise pa.ArrowInvalid(f"image column holds {kind}")  # _columns refuses these up front
 
 
 def _decode_encoded(values: list[bytes | None], max_pixels: int
@@ -159,7 +170,7 @@ def _decode_lists(column: pa.Array) -> tuple[np.ndarray, list[tuple[int, str]]]:
     if good.any():
         values = column.filter(pa.array(good)).flatten()
         if values.null_count:
-            raise InputError("image column holds a missing pixel value")
+            raise pa.ArrowInvalid("a pixel list holds a missing value")
         pixels = np.asarray(values.to_numpy(zero_copy_only=False)).reshape(-1, N_PIXELS)
         out_of_range = ~((pixels >= 0) & (pixels <= 255) & (pixels == np.round(pixels))).all(axis=1)
         rows = np.flatnonzero(good)
