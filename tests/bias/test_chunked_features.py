@@ -26,3 +26,22 @@ def test_hygiene_hashes_and_spreads_in_chunks_equal_one_call(demo_data):
                                   perceptual_hashes(images))
     np.testing.assert_array_equal(np.concatenate([c.reshape(len(c), -1).std(axis=1) for c in chunks]),
                                   images.reshape(len(images), -1).std(axis=1))
+
+
+def test_contrast_mark_z_in_pixel_blocks_equals_one_pass(demo_data):
+    from threadpoolctl import threadpool_limits
+
+    from reportgen.bias.patterns import _mean_z
+
+    images, labels = demo_data
+    pixels = np.asarray(images, np.float32).reshape(len(images), -1)
+    for k in range(7):
+        members = labels == k
+        inside, outside = pixels[members], pixels[~members]  # the one-pass formula, as before
+        n_a, n_b = len(inside), len(outside)
+        with threadpool_limits(1, user_api="blas"):
+            pooled = (n_a - 1) * inside.var(axis=0, ddof=1) + (n_b - 1) * outside.var(axis=0, ddof=1)
+        se = np.sqrt(pooled / (n_a + n_b - 2) * (1 / n_a + 1 / n_b))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            whole = np.where(se > 0, (inside.mean(axis=0) - outside.mean(axis=0)) / se, 0.0)
+        np.testing.assert_array_equal(_mean_z(pixels, members), whole)
