@@ -186,7 +186,7 @@ def audit(
     """Audit ``model`` on ``data`` and return the result; nothing is written until ``save``.
 
     model: a path (``.keras``, ``.h5``, SavedModel folder) or an in-memory ``keras.Model``
-      [the bundled sample model]. data: a path (FER2013 CSV or image folders) or
+      [the bundled sample model]. data: a path (FER2013 CSV, CSV or Parquet shards, or image folders) or
       ``(images, labels)``: images (N, H, W) or (N, H, W, 1|3), uint8 0–255 or float 0–1,
       0–255 or −1–1; labels (N,) class indices [the bundled demo sample].
     methods: attribution methods (None: the defaults, []: none). Raises ``InputError`` on bad

@@ -73,7 +73,8 @@ ModelOpt = Annotated[Path, typer.Option(
     help="Keras model: .keras, .h5/.hdf5 or a TF SavedModel directory.")]
 DataOpt = Annotated[Path, typer.Option(
     "--data", metavar="PATH", show_default=f"{SAMPLE} of FER2013",
-    help="FER2013 as the Kaggle CSV (emotion,pixels,Usage; .csv.gz too) or an image-folder root.")]
+    help="FER2013 as the Kaggle CSV (emotion,pixels,Usage; .csv.gz too), a folder of such CSV "
+         "shards, a Parquet file or folder of them (image + label columns), or an image-folder root.")]
 SplitOpt = Annotated[str | None, typer.Option(
     "--split", metavar="NAME",
     help="CSV: a Usage value (Training, PublicTest, PrivateTest). Folders: a split subfolder, "

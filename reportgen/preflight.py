@@ -17,9 +17,10 @@ from reportgen.errors import InputError
 from reportgen.gating.baseline import check_class_names, load_baseline
 from reportgen.gating.limits import RecallLimits
 from reportgen.gating.policy import Policy, load_policy
-from reportgen.loading.data import check_csv_header
+from reportgen.loading.data import UNSUPPORTED
 from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits, require_regular_file
 from reportgen.loading.modelfile import check_model_file
+from reportgen.loading.shards import CSV_SUFFIXES, PARQUET_SUFFIX, check_shards, shard_files
 from reportgen.report.output import check_targets
 
 REPORT_FILES = ("report.html", "report.pdf", "summary.json")
@@ -78,16 +79,18 @@ def check_seed(seed: int) -> None:
 
 
 def check_data_path(data: Path, limits: InputLimits = DEFAULT_LIMITS) -> None:
-    """The data exists and is a folder or a regular CSV file whose header is right."""
+    """The data exists and is a folder or a regular CSV or Parquet file whose header is right
+    (every shard's, for a folder of shards)."""
     data = Path(data)
     if not data.exists():
         raise InputError(f"{data}: data not found")
     if data.is_dir():
-        return  # image folders are checked file by file as they are read
+        check_shards(shard_files(data), limits)  # image folders are checked file by file as read
+        return
     require_regular_file(data, "data")
-    if not data.name.lower().endswith((".csv", ".csv.gz")):
-        raise InputError(f"{data}: unsupported data format (use fer2013.csv, .csv.gz or an image folder)")
-    check_csv_header(data, limits)
+    if not data.name.lower().endswith((*CSV_SUFFIXES, PARQUET_SUFFIX)):
+        raise InputError(f"{data}: {UNSUPPORTED}")
+    check_shards([data], limits)
 
 
 def check_policy_classes(policy: Policy, class_names: Sequence[str]) -> None:

@@ -134,7 +134,9 @@ def check_hygiene(
     names = [str(s) for s in sources]
     digests = [hashlib.sha1(image.tobytes()).hexdigest() for image in images]
     exact_ids = np.unique(digests, return_inverse=True)[1]
-    stds = images.reshape(len(images), -1).std(axis=1)
+    # per image, a chunk at a time: std's float64 copy of every pixel was 530 MB at 28,709 images
+    stds = np.concatenate([chunk.reshape(len(chunk), -1).std(axis=1)
+                           for chunk in _chunks(images)])
     blank = stds < BLANK_STD
     near_ids = _near_duplicate_ids(images, ~blank)
 
@@ -179,7 +181,7 @@ def perceptual_hashes(images: np.ndarray) -> np.ndarray:
 def _near_duplicate_ids(images: np.ndarray, usable: np.ndarray) -> np.ndarray:
     """(N,) component id: images within ``NEAR_HAMMING`` bits share an id (transitively)."""
     n_images = len(images)
-    hashes = perceptual_hashes(images)
+    hashes = np.concatenate([perceptual_hashes(chunk) for chunk in _chunks(images)])
     candidates = np.flatnonzero(usable)
     rows, cols = [], []
     for start in range(0, len(candidates), _HASH_BLOCK):
@@ -192,6 +194,11 @@ def _near_duplicate_ids(images: np.ndarray, usable: np.ndarray) -> np.ndarray:
     col = np.concatenate(cols) if cols else np.zeros(0, int)
     graph = coo_matrix((np.ones(len(row)), (row, col)), shape=(n_images, n_images))
     return connected_components(graph, directed=False)[1]
+
+
+def _chunks(images: np.ndarray, size: int = 2048) -> list[np.ndarray]:
+    """Views of ``size`` images at a time (one empty view for no images), for per-image work."""
+    return [images[i : i + size] for i in range(0, max(len(images), 1), size)]
 
 
 def _groups(ids: np.ndarray) -> list[np.ndarray]:

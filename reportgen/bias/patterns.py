@@ -136,14 +136,27 @@ def find_contrast_marks(images: np.ndarray, labels: np.ndarray, n_classes: int) 
     return marks
 
 
+_Z_BLOCK = 256  # pixels at a time: each is its own column, so the z values are those of one pass
+
+
 def _mean_z(pixels: np.ndarray, members: np.ndarray) -> np.ndarray:
-    inside, outside = pixels[members], pixels[~members]
-    n_a, n_b = len(inside), len(outside)
-    with threadpool_limits(1, user_api="blas"):
-        pooled = ((n_a - 1) * inside.var(axis=0, ddof=1) + (n_b - 1) * outside.var(axis=0, ddof=1))
-    se = np.sqrt(pooled / (n_a + n_b - 2) * (1 / n_a + 1 / n_b))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(se > 0, (inside.mean(axis=0) - outside.mean(axis=0)) / se, 0.0)
+    """Pixels (N, P) float32, members (N,) bool → (P,) class-vs-rest two-sample z per pixel.
+
+    Computed a block of pixel columns at a time: whole-split copies of the class and the rest,
+    and var's temporaries of them, were ~800 MB at 28,709 images and set gate's peak.
+    """
+    rows_in, rows_out = np.flatnonzero(members), np.flatnonzero(~members)
+    blocks = []
+    for start in range(0, pixels.shape[1], _Z_BLOCK):
+        columns = np.arange(start, min(start + _Z_BLOCK, pixels.shape[1]))
+        inside, outside = pixels[np.ix_(rows_in, columns)], pixels[np.ix_(rows_out, columns)]
+        n_a, n_b = len(inside), len(outside)
+        with threadpool_limits(1, user_api="blas"):
+            pooled = ((n_a - 1) * inside.var(axis=0, ddof=1) + (n_b - 1) * outside.var(axis=0, ddof=1))
+        se = np.sqrt(pooled / (n_a + n_b - 2) * (1 / n_a + 1 / n_b))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            blocks.append(np.where(se > 0, (inside.mean(axis=0) - outside.mean(axis=0)) / se, 0.0))
+    return np.concatenate(blocks)
 
 
 def _tail_mark(pixels: np.ndarray, images: np.ndarray, members: np.ndarray, region: np.ndarray,

@@ -4,7 +4,9 @@ Every statistic here is a mean (or a ratio of sums) of per-image values, so one 
 resample is a vector of counts per image and the resampled means of all columns are a single
 matrix product. That shares each resample across all probes and classes (a paired bootstrap)
 and is far faster than looping ``reportgen.stats.bootstrap_statistic_ci`` over ~150 statistics;
-the resamples themselves come from ``reportgen.stats.bootstrap_indices``, so seeds agree.
+the resamples themselves come from ``reportgen.stats.bootstrap_index_chunks`` (the rows of
+``bootstrap_indices``, drawn a chunk at a time), so seeds agree and memory does not grow with
+resamples × images.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from collections.abc import Iterator
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from reportgen.stats import N_BOOTSTRAP, bootstrap_indices
+from reportgen.stats import N_BOOTSTRAP, bootstrap_index_chunks
 
-_CHUNK = 100  # resamples per matrix product; bounds memory on large splits
+# Resamples per matrix product, as before the draws were chunked: BLAS may sum in a different
+# order for other shapes, and these products must stay bit-identical to earlier releases.
+_CHUNK = 100
+
 # These products are small; multi-threaded BLAS on a shared 2-core machine spent 10-30x longer
 # waiting for its threads than computing (measured), so they run on one thread.
 _BLAS_THREADS = 1
@@ -25,10 +30,8 @@ LEVEL = 0.95
 
 
 def bootstrap_counts(n_items: int, seed: int, n_boot: int = N_BOOTSTRAP) -> Iterator[np.ndarray]:
-    """Yield (chunk, n_items) float64 counts: how often each item is drawn in each resample."""
-    indices = bootstrap_indices(n_items, seed, n_boot)
-    for start in range(0, n_boot, _CHUNK):
-        rows = indices[start : start + _CHUNK]
+    """Yield (<=100, n_items) float64 counts: how often each item is drawn in each resample."""
+    for rows in bootstrap_index_chunks(n_items, seed, n_boot, _CHUNK):
         offsets = (np.arange(len(rows))[:, None] * n_items + rows).ravel()
         counts = np.bincount(offsets, minlength=len(rows) * n_items)
         yield counts.reshape(len(rows), n_items).astype(np.float64)

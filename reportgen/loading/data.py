@@ -1,6 +1,8 @@
-"""Load FER2013 from the Kaggle CSV (``emotion,pixels,Usage``, optionally gzipped) or image folders.
+"""Load FER2013 from the Kaggle CSV (``emotion,pixels,Usage``, optionally gzipped), a folder of
+CSV or Parquet shards, a Parquet file, or image folders.
 
-Every image keeps its source (CSV row number or file path) so that the report can point back to it.
+Every image keeps its source (CSV row number, "<shard> row R", or file path) so that the report
+can point back to it.
 """
 
 from __future__ import annotations
@@ -10,15 +12,17 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import InputError
-from reportgen.loading.dataset import (
-    FER2013_CLASSES,
-    IMAGE_SIZE,
-    MAX_REPORTED,
-    N_PIXELS,
-    Dataset,
-)
+from reportgen.loading.csvfile import check_csv_header, decode_pixel_rows, read_csv_part
+from reportgen.loading.dataset import FER2013_CLASSES, Dataset
 from reportgen.loading.folders import load_folders
-from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits, first_line, read_bounded
+from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits
+from reportgen.loading.parquet import read_parquet_part
+from reportgen.loading.parts import assemble
+from reportgen.loading.shards import CSV_SUFFIXES, PARQUET_SUFFIX, load_shards, shard_files
+
+__all__ = ["FER2013_CLASSES", "check_csv_header", "decode_pixel_rows", "load_csv", "load_dataset",
+           "load_other_splits"]
+UNSUPPORTED = "unsupported data format (use fer2013.csv, .csv.gz, .parquet or a folder)"
 
 
 def load_dataset(
@@ -28,35 +32,27 @@ def load_dataset(
     skip_bad: bool = False,
     limits: InputLimits = DEFAULT_LIMITS,
 ) -> Dataset:
-    """Load a split from a CSV/CSV.GZ file or an image-folder root; raise InputError on bad input."""
+    """Load a split from a CSV/CSV.GZ or Parquet file, a folder of such shards, or an image-folder
+    root; raise InputError on bad input."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: data not found")
+    name = path.name.lower()
     if path.is_dir():
-        dataset = load_folders(path, split, class_names, skip_bad, limits)
-    elif path.name.lower().endswith((".csv", ".csv.gz")):
+        shards = shard_files(path)
+        dataset = (load_shards(path, shards, split, class_names, skip_bad, limits) if shards
+                   else load_folders(path, split, class_names, skip_bad, limits))
+    elif name.endswith(CSV_SUFFIXES):
         dataset = load_csv(path, split, class_names, skip_bad, limits)
+    elif name.endswith(PARQUET_SUFFIX):
+        part = read_parquet_part(path, split, len(class_names), limits)
+        dataset = assemble(path, [part], split, class_names, skip_bad)
     else:
-        raise InputError(f"{path}: unsupported data format (use fer2013.csv, .csv.gz or an image folder)")
+        raise InputError(f"{path}: {UNSUPPORTED}")
     if len(dataset.labels) == 0:
         where = f"split '{split}'" if split else "the data"
         raise InputError(f"{path}: {where} holds no images")
     return dataset
-
-
-def check_csv_header(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> list[str]:
-    """The CSV's column names (lower case), read from its first line alone: a file whose
-    header is wrong is refused before its body is read."""
-    return _parse_header(path, first_line(path, limits.max_row_kb * 1024, "data", "--max-row-kb"))
-
-
-def _parse_header(path: Path, line: bytes) -> list[str]:
-    # Spreadsheet programs save "UTF-8 CSV" with a byte-order mark before the header.
-    line = line.removeprefix(b"\xef\xbb\xbf").replace(b"\r", b"")
-    header = [name.strip().strip(b'"').decode("utf-8", "replace").lower() for name in line.split(b",")]
-    if "emotion" not in header or "pixels" not in header:
-        raise InputError(f"{path}: CSV header must have columns emotion,pixels[,Usage]; found {line[:80]!r}")
-    return header
 
 
 def load_csv(
@@ -67,137 +63,8 @@ def load_csv(
     limits: InputLimits = DEFAULT_LIMITS,
 ) -> Dataset:
     """Parse the Kaggle CSV. Pixels are decoded in one vectorised pass (the full file in ~seconds)."""
-    check_csv_header(path, limits)
-    raw = read_bounded(path, limits)
-    lines = (raw.replace(b"\r", b"") if b"\r" in raw[:100_000] else raw).split(b"\n")
-    del raw
-    header = _parse_header(path, lines[0])
-    col_emotion, col_pixels = header.index("emotion"), header.index("pixels")
-    col_usage = header.index("usage") if "usage" in header else None
-    if split is not None and col_usage is None:
-        raise InputError(f"{path}: --split {split} given, but the CSV has no Usage column")
-
-    rows, labels, pixel_fields, bad, usages = _select_rows(
-        lines, header, col_emotion, col_pixels, col_usage, split
-    )
-    if split is None and len(usages) > 1:
-        raise InputError(f"{path}: the CSV holds several splits {sorted(usages)}; choose one with --split")
-    if split is not None and not rows and not bad:
-        raise InputError(f"{path}: no rows with Usage '{split}' (found {sorted(usages)})")
-    pixels, bad_pixels = decode_pixel_rows(pixel_fields)
-    bad += [(rows[i], f"has {msg}") for i, msg in bad_pixels]
-    labels_arr = np.array(labels, dtype=np.int64)
-    bad += [(row, f"has emotion {lab} outside 0–{len(class_names) - 1}")
-            for row, lab in zip(rows, labels_arr) if not 0 <= lab < len(class_names)]
-    if bad and not skip_bad:
-        row, problem = bad[0]
-        more = f" (and {len(bad) - 1} more bad rows; --skip-bad-rows skips them)" if len(bad) > 1 else ""
-        raise InputError(f"{path}: row {row} {problem}{more}")
-    bad_rows = {row for row, _ in bad}
-    keep = np.array([row not in bad_rows for row in rows], dtype=bool)
-    return Dataset(
-        images=pixels[keep],
-        labels=labels_arr[keep],
-        sources=[f"row {row}" for row, ok in zip(rows, keep) if ok],
-        class_names=class_names,
-        path=path,
-        split=split if split is not None else (next(iter(usages)) if len(usages) == 1 else None),
-        n_skipped=len(bad_rows),
-        skipped_examples=[f"row {row}: {problem}" for row, problem in bad[:MAX_REPORTED]],
-        splits=tuple(sorted(usages)),
-    )
-
-
-def _select_rows(
-    lines: list[bytes],
-    header: list[str],
-    col_emotion: int,
-    col_pixels: int,
-    col_usage: int | None,
-    split: str | None,
-) -> tuple[list[int], list[int], list[bytes], list[tuple[int, str]], set[str]]:
-    """Split lines into fields and keep the wanted split. Row numbers count data rows from 1."""
-    usages: set[bytes] = set()
-    rows: list[int] = []
-    labels: list[int] = []
-    pixel_fields: list[bytes] = []
-    bad: list[tuple[int, str]] = []
-    wanted = split.encode() if split is not None else None
-    for row, line in enumerate(lines[1:], start=1):
-        if not line.strip():
-            continue
-        fields = line.split(b",")
-        if len(fields) != len(header):
-            bad.append((row, f"has {len(fields)} fields, expected {len(header)}"))
-            continue
-        if col_usage is not None:
-            usage = fields[col_usage].strip().strip(b'"')
-            usages.add(usage)
-            if wanted is not None and usage != wanted:
-                continue
-        try:
-            label = int(fields[col_emotion].strip().strip(b'"'))
-        except ValueError:
-            bad.append((row, f"has a non-integer emotion {fields[col_emotion][:20]!r}"))
-            continue
-        rows.append(row)
-        labels.append(label)
-        pixel_fields.append(fields[col_pixels].strip().strip(b'"'))
-    return rows, labels, pixel_fields, bad, {u.decode("utf-8", "replace") for u in usages}
-
-
-def decode_pixel_rows(fields: list[bytes]) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Decode space-separated 0–255 integers, 2304 per row, without a Python loop over pixels.
-
-    Returns (images (R, 48, 48) uint8 with bad rows zeroed, [(row index, problem)]).
-    Hand-written because np.loadtxt and str.split are 10–50× slower on the 290 MB Kaggle file.
-    """
-    images = np.zeros((len(fields), N_PIXELS), np.uint8)
-    problems: list[tuple[int, str]] = []
-    for first in range(0, len(fields), _CHUNK_ROWS):
-        chunk = fields[first : first + _CHUNK_ROWS]
-        decoded, chunk_problems = _decode_chunk(chunk)
-        images[first : first + len(chunk)] = decoded
-        problems += [(first + row, problem) for row, problem in chunk_problems]
-    return images.reshape(-1, IMAGE_SIZE, IMAGE_SIZE), problems
-
-
-_CHUNK_ROWS = 1024  # keeps the temporaries to ~10 MB and in cache
-
-
-def _decode_chunk(fields: list[bytes]) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    text = np.frombuffer(b"\n".join(fields) + b"\n", dtype=np.uint8)
-    newlines = np.flatnonzero(text == 10)
-    is_digit = (text >= 48) & (text <= 57)
-    edges = np.diff(is_digit.view(np.int8), prepend=np.int8(0), append=np.int8(0))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1) - 1
-    lengths = ends - starts + 1
-    digits = text[ends].astype(np.int16) - 48
-    two, three = lengths >= 2, lengths >= 3
-    digits[two] += 10 * (text[ends[two] - 1].astype(np.int16) - 48)
-    digits[three] += 100 * (text[ends[three] - 2].astype(np.int16) - 48)
-    counts = np.diff(np.searchsorted(starts, newlines), prepend=0)
-
-    problems: dict[int, str] = {}
-    stray = np.flatnonzero(~(is_digit | (text == 32) | (text == 9) | (text == 10)))
-    for row in np.unique(np.searchsorted(newlines, stray)):
-        problems[int(row)] = "a non-numeric pixel value"
-    out_of_range = starts[(lengths > 3) | (digits > 255)]
-    for row in np.unique(np.searchsorted(newlines, out_of_range)):
-        problems.setdefault(int(row), "a pixel value outside 0–255")
-    for row in np.flatnonzero(counts != N_PIXELS):
-        problems.setdefault(int(row), f"{counts[row]} pixel values, expected {N_PIXELS}")
-
-    decoded = np.zeros((len(fields), N_PIXELS), np.uint8)
-    good = np.ones(len(fields), bool)
-    good[list(problems)] = False
-    if problems:
-        token_good = np.repeat(good, counts)
-        decoded[good] = digits[token_good].reshape(-1, N_PIXELS)
-    else:
-        decoded[:] = digits.reshape(-1, N_PIXELS)
-    return decoded, sorted(problems.items())
+    part = read_csv_part(path, split, len(class_names), limits)
+    return assemble(path, [part], split, class_names, skip_bad)
 
 
 def load_other_splits(dataset: Dataset, limits: InputLimits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:

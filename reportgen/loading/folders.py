@@ -6,6 +6,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -86,8 +87,13 @@ def _read_image(file: Path, max_pixels: int) -> tuple[np.ndarray | None, str, st
     """(48, 48) uint8 grey image, a problem ("" if none) and the conversion made ("" if none)."""
     if file.suffix.lower() not in IMAGE_SUFFIXES:
         return None, f"not an image file (suffix '{file.suffix}')", ""
+    return decode_image(file, max_pixels)
+
+
+def decode_image(source: Path | IO[bytes], max_pixels: int) -> tuple[np.ndarray | None, str, str]:
+    """An image file or an open stream of its bytes (PNG, JPEG…) → as ``_read_image``."""
     try:
-        with Image.open(file) as image:
+        with Image.open(source) as image:
             width, height = image.size  # from the header: nothing is decoded yet
             if width * height > max_pixels:
                 return None, (f"image of {width}×{height} pixels is over the --max-image-pixels "
