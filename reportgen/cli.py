@@ -122,6 +122,13 @@ ReferenceOpt = Annotated[Path | None, typer.Option(
     show_default="the bundled sample model for 7-class 48×48 FER2013, else none",
     help="A clean model trained on the same data, to tell this model's own shortcuts from effects "
          "that live in the data; 'none' for no reference.")]
+ExecutorOpt = Annotated[str, typer.Option(
+    "--executor", metavar="NAME",
+    help="Where the model runs over the split: local (this process) or ray (a Ray cluster; "
+         "needs the ray extra). Both give the same summary.json.")]
+RayAddressOpt = Annotated[str | None, typer.Option(
+    "--ray-address", metavar="ADDR", show_default="a local Ray instance",
+    help="An existing Ray cluster to run on (with --executor ray), e.g. ray://head:10001 or auto.")]
 MlflowOpt = Annotated[bool, typer.Option(
     "--mlflow", help="Also log metrics, checks and the written files to the active MLflow "
                      "tracking URI (needs the mlflow extra).")]
@@ -319,12 +326,14 @@ def failed_line(check: Check) -> str:
 
 def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: int,
             class_names: str | None, skip_bad_rows: bool, trust_model: bool, batch_size: int,
-            limits: tuple[int, int, int, int]) -> dict[str, Any]:
+            limits: tuple[int, int, int, int], executor: str = "local",
+            ray_address: str | None = None) -> dict[str, Any]:
     from reportgen.loading.limits import InputLimits
     from reportgen.loading.pixels import InputScale
-    from reportgen.preflight import check_seed
+    from reportgen.preflight import check_executor, check_seed
 
     check_seed(seed)
+    check_executor(executor, ray_address)
 
     try:
         scale = InputScale(input_scale)
@@ -332,7 +341,8 @@ def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: 
         raise InputError(f"--input-scale: '{input_scale}' is not one of auto, 0-255, 0-1, -1-1") from None
     return {"model_path": model, "data_path": data, "split": split, "input_scale": scale, "seed": seed,
             "class_names": _parse_classes(class_names), "skip_bad_rows": skip_bad_rows,
-            "trust_model": trust_model, "batch_size": batch_size, "limits": InputLimits(*limits)}
+            "trust_model": trust_model, "batch_size": batch_size, "limits": InputLimits(*limits),
+            "executor": executor, "ray_address": ray_address}
 
 
 @app.command()
@@ -374,15 +384,18 @@ def audit(
     max_image_pixels: MaxPixelsOpt = 4096 * 4096,
     max_model_mb: MaxModelOpt = 2048,
     reference_model: ReferenceOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
 ) -> None:
     """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
-                         trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb))
+                         trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb),
+                         executor, ray_address)
         # Parsed after the preflight: the attribution registry and the selection rules import
         # TensorFlow and scikit-learn, which a missing file should not wait for.
-        kwargs.update(methods=methods, gradcam_layer=gradcam_layer,
+        kwargs.update(methods=methods, gradcam_layer=gradcam_layer, reference_model=reference_model,
                       rules=(borderline_gap, confident_p, cases_per_group, seed))
         chosen = check_formats(formats)
     except InputError as err:
@@ -412,12 +425,15 @@ def gate(
     max_image_pixels: MaxPixelsOpt = 4096 * 4096,
     max_model_mb: MaxModelOpt = 2048,
     reference_model: ReferenceOpt = None,
+    executor: ExecutorOpt = "local",
+    ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
 ) -> None:
     """Evaluate and probe only (no figures) and check the policy: fast, for CI. Writes summary.json."""
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
-                         trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb))
+                         trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb),
+                         executor, ray_address)
         kwargs["reference_model"] = reference_model
     except InputError as err:
         _fail(str(err))

@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import platform
 import sys
+import time
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from reportgen.bias.reference import ReferenceModel
+from reportgen.bias.reference import ReferenceModel, ReferenceRun
 from reportgen.errors import InputError
 from reportgen.evaluation.evaluate import Evaluation, evaluate
 from reportgen.evaluation.select import Selection, select_cases
+from reportgen.executors import ModelSpec, PassOutputs
 from reportgen.loading.data import load_dataset, load_other_splits
 from reportgen.loading.dataset import FER2013_CLASSES, Dataset
 from reportgen.loading.model import (
@@ -68,7 +71,9 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
         scale = resolve_scale(loaded, options.input_scale, dataset.images, dataset.labels,
                               options.seed, options.batch_size,
                               score_all=options.command is Command.AUDIT)
-    model_report, classifier, probs = _predict(loaded, scale, dataset, options, reporter)
+    reference = _reference(options, dataset, loaded, scale)
+    model_report, classifier, probs, passed = _model_pass(loaded, scale, dataset, options,
+                                                          reporter, reference)
     evaluation = evaluate(probs, dataset.labels, seed=options.seed)
     selection = select_cases(evaluation, dataset.sources, list(options.class_names), options.rules)
     attributions = quality = None
@@ -83,8 +88,7 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
                                   reporter)
         if attributions is not None:
             quality = _assess(classifier, attributions, settings, reporter)
-    reference = _reference(options, dataset, model_report)
-    bias, hygiene = _analyse(classifier, dataset, evaluation, options, reporter, reference)
+    bias, hygiene = _analyse(classifier, dataset, evaluation, options, reporter, passed)
     return AuditResult(
         options=options,
         dataset=dataset,
@@ -101,25 +105,82 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
     )
 
 
-def _predict(
-    loaded: LoadedModel, scale: ScaleDecision, dataset: Dataset, options: AuditOptions, reporter: Reporter
-) -> tuple[ModelReport, Classifier, np.ndarray]:
-    classifier = Classifier(loaded, dataset.images.shape[1:3], scale.scale, batch_size=options.batch_size)
-    with reporter.stage("Evaluating", total=len(dataset.labels)) as advance:
-        outputs = classifier.predict(dataset.images, advance=advance)
+@dataclass(frozen=True)
+class _Reference:
+    """The reference model as the bias stage uses it, and what the model pass must add for it."""
+
+    model: ReferenceModel
+    spec: ModelSpec | None = None  # set when its probe answers are not cached: run it in the pass
+    classifier: Classifier | None = None
+    cache: Path | None = None  # where its answers are (or will be) cached
+
+
+@dataclass(frozen=True)
+class _Passed:
+    """The model pass's per-image probe answers, for the bias stage."""
+
+    probe_names: tuple[str, ...]
+    probe_preds: np.ndarray  # (P, N) int16
+    reference: ReferenceRun | None
+    reference_model: ReferenceModel | None
+    seconds: float
+
+
+def _model_pass(
+    loaded: LoadedModel, scale: ScaleDecision, dataset: Dataset, options: AuditOptions,
+    reporter: Reporter, reference: _Reference | None,
+) -> tuple[ModelReport, Classifier, np.ndarray, _Passed]:
+    """One pass of the model (and the reference, unless cached) over every image, on the
+    chosen executor: outputs, then probabilities; probe answers for the bias stage."""
+    from reportgen.bias.probes import PROBES
+    from reportgen.executors import ModelPass, make_executor
+
+    image_size = tuple(dataset.images.shape[1:3])
+    spec = ModelSpec(options.model_path, options.trust_model, scale.scale, image_size,
+                     options.batch_size)
+    classifier = Classifier(loaded, image_size, scale.scale, batch_size=options.batch_size)
+    needed = reference is not None and reference.spec is not None
+    job = ModelPass(spec, tuple(PROBES), reference.spec if needed else None)
+    executor = make_executor(options.executor, options.ray_address)
+    start = time.perf_counter()
+    with reporter.stage("Evaluating and probing", total=len(dataset.labels)) as advance:
+        result = executor.model_pass(job, dataset.images, classifier,
+                                     reference.classifier if needed else None, advance,
+                                     loaded=loaded)
+    seconds = time.perf_counter() - start
+    outputs = result.outputs
     finite = np.isfinite(outputs).all(axis=1)
     if not finite.any():
         raise InputError(f"{options.model_path}: every prediction is NaN or inf; the model is broken")
     softmax = not looks_like_probabilities(outputs)
     if softmax:
-        classifier = Classifier(loaded, dataset.images.shape[1:3], scale.scale, apply_softmax=True,
+        classifier = Classifier(loaded, image_size, scale.scale, apply_softmax=True,
                                 batch_size=options.batch_size)
         shifted = outputs - np.where(finite[:, None], outputs.max(axis=1, keepdims=True), 0)
         outputs = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
     # Non-finite rows become uniform: they count as (almost surely) wrong and maximally unsure.
     outputs = np.where(finite[:, None], outputs, 1.0 / outputs.shape[1]).astype(np.float32)
     report = ModelReport(loaded, scale, softmax, int((~finite).sum()))
-    return report, classifier, outputs
+    passed = _Passed(job.probe_names, result.probe_preds, _reference_run(reference, result),
+                     reference.model if reference else None, seconds)
+    return report, classifier, outputs, passed
+
+
+def _reference_run(reference: _Reference | None, result: PassOutputs) -> ReferenceRun | None:
+    """The reference's answers: the model's own, from the cache, or from this pass (then cached)."""
+    from reportgen.bias.reference import load_cached, store_cached
+
+    if reference is None:
+        return None
+    model = reference.model
+    if model.same_as_model:  # its answers are the model's own: the bias stage fills them in
+        return None
+    if reference.spec is None:
+        before, after = load_cached(reference.cache)  # type: ignore[misc]
+        return ReferenceRun(model.path, model.sha256, False, True, 0.0, before, after)
+    store_cached(reference.cache, result.reference_before, result.reference_after)
+    return ReferenceRun(model.path, model.sha256, False, False, 0.0, result.reference_before,
+                        result.reference_after)
 
 
 def _attribute(
@@ -153,9 +214,12 @@ def _assess(
         )
 
 
-def _reference(options: AuditOptions, dataset: Dataset, model: ModelReport) -> ReferenceModel | None:
-    """The reference model of ``options`` (see ``AuditOptions.reference_model``), loaded."""
-    from reportgen.bias.reference import reference_model
+def _reference(options: AuditOptions, dataset: Dataset, loaded: LoadedModel,
+               scale: ScaleDecision) -> _Reference | None:
+    """The reference model of ``options`` (see ``AuditOptions.reference_model``), loaded, and
+    whether the model pass must run it (its answers on this data are not cached)."""
+    from reportgen.bias.probes import PROBES
+    from reportgen.bias.reference import cache_path, load_cached, reference_model
 
     path = options.reference_model
     if path == NO_REFERENCE:
@@ -167,16 +231,22 @@ def _reference(options: AuditOptions, dataset: Dataset, model: ModelReport) -> R
             return None
         path = BUNDLED_REFERENCE
     sha256 = file_sha256(path)
-    if sha256 == model.loaded.sha256:  # the model is its own reference: nothing to run
-        return ReferenceModel(path, sha256, True, _unused, _unused)
-    loaded = load_model(path, trust=options.trust_model)
-    if loaded.n_outputs != len(options.class_names):
-        raise InputError(f"{path}: reference model has {loaded.n_outputs} outputs but there are "
+    if sha256 == loaded.sha256:  # the model is its own reference: nothing to run
+        return _Reference(ReferenceModel(path, sha256, True, _unused, _unused))
+    reference = load_model(path, trust=options.trust_model)
+    if reference.n_outputs != len(options.class_names):
+        raise InputError(f"{path}: reference model has {reference.n_outputs} outputs but there are "
                          f"{len(options.class_names)} classes")
     # Only its argmax is used, so a softmax is never needed; its own rescaling decides the scale.
-    scale = InputScale.RAW if loaded.has_rescaling else model.scale.scale
-    classifier = Classifier(loaded, dataset.images.shape[1:3], scale, batch_size=options.batch_size)
-    return reference_model(classifier, path, sha256)
+    ref_scale = InputScale.RAW if reference.has_rescaling else scale.scale
+    image_size = tuple(dataset.images.shape[1:3])
+    classifier = Classifier(reference, image_size, ref_scale, batch_size=options.batch_size)
+    cache = cache_path(dataset.images, sha256, [PROBES[name] for name in PROBES])
+    model = reference_model(classifier, path, sha256)
+    if load_cached(cache) is not None:
+        return _Reference(model, cache=cache)
+    spec = ModelSpec(Path(path), options.trust_model, ref_scale, image_size, options.batch_size)
+    return _Reference(model, spec, classifier, cache)
 
 
 def _unused(*_: object) -> Any:
@@ -185,7 +255,7 @@ def _unused(*_: object) -> Any:
 
 def _analyse(
     classifier: Classifier, dataset: Dataset, evaluation: Evaluation, options: AuditOptions,
-    reporter: Reporter, reference: ReferenceModel | None = None,
+    reporter: Reporter, passed: _Passed,
 ) -> tuple[BiasResult, HygieneResult]:
     from reportgen.bias import analyse_bias, check_hygiene
 
@@ -198,8 +268,10 @@ def _analyse(
     with reporter.stage("Probing for shortcuts"):
         bias = analyse_bias(
             classifier, dataset.images, dataset.labels, evaluation.probs, list(options.class_names),
-            seed=options.seed, attribute=attribute, progress=reporter.track, reference=reference,
-            sources=[str(source) for source in dataset.sources],
+            seed=options.seed, attribute=attribute, progress=reporter.track,
+            probe_names=passed.probe_names, reference=passed.reference_model,
+            sources=dataset.sources, probe_preds=passed.probe_preds,
+            reference_run=passed.reference, probe_seconds=passed.seconds,
         )
     with reporter.stage("Checking data hygiene"):
         # Cross-split duplicates need the neighbouring splits: audit only, to keep gate fast.

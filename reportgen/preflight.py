@@ -78,6 +78,19 @@ def check_seed(seed: int) -> None:
         raise InputError(f"--seed: must be an integer from 0 to {MAX_SEED}, got {seed}")
 
 
+def check_executor(executor: str, ray_address: str | None) -> None:
+    """``--executor`` names an executor whose packages are installed; ``--ray-address`` goes with ray."""
+    import importlib.util
+
+    if executor not in ("local", "ray"):
+        raise InputError(f"--executor: '{executor}' is not one of local, ray")
+    if ray_address is not None and executor != "ray":
+        raise InputError("--ray-address: needs --executor ray")
+    if executor == "ray" and importlib.util.find_spec("ray") is None:
+        raise InputError("--executor ray: Ray is not installed; install the extra with "
+                         "pip install 'reportgen[ray]'")
+
+
 def check_data_path(data: Path, limits: InputLimits = DEFAULT_LIMITS) -> None:
     """The data exists and is a folder or a regular CSV or Parquet file whose header is right
     (every shard's, for a folder of shards)."""

@@ -62,6 +62,8 @@ class AuditOptions:
     reference_model: Path | None = None
     argv: tuple[str, ...] = ()
     limits: InputLimits = DEFAULT_LIMITS
+    executor: str = "local"  # where the model pass runs (``reportgen.executors``)
+    ray_address: str | None = None  # an existing Ray cluster, for executor "ray"
 
     def __post_init__(self) -> None:
         if self.rules.seed != self.seed:

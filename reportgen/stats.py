@@ -12,6 +12,16 @@ N_BOOTSTRAP = 1000
 CHUNK = 50
 
 
+# Index draws held at a time, whatever N: (rows, N) arrays stay at ~32 MB of int64 each.
+DRAW_BUDGET = 4_000_000
+
+
+def rows_per_chunk(n_items: int, most: int = CHUNK) -> int:
+    """Resamples per chunk for ``n_items``: ``most`` up to 80,000 items at the default
+    budget, fewer beyond (any chunking gives the same rows: ``bootstrap_index_chunks``)."""
+    return int(min(most, max(1, DRAW_BUDGET // max(n_items, 1))))
+
+
 def bootstrap_index_chunks(
     n_items: int, seed: int, n_boot: int = N_BOOTSTRAP, chunk: int = CHUNK
 ) -> Iterator[np.ndarray]:

@@ -17,6 +17,7 @@ from reportgen.attributions.registry import check_methods
 from reportgen.attributions.result import AttributionResult, device_name
 from reportgen.attributions.settings import AttributionSettings
 from reportgen.loading.model import Classifier
+from reportgen.loading.store import ImageArray
 from reportgen.progress import Advance, Track
 
 CHUNK = 64  # images per explain call: large enough to batch well, small enough to report progress
@@ -76,7 +77,7 @@ def _average(maps: np.ndarray, display: str) -> np.ndarray:
 class _Inputs:
     """What every method explains, gathered once: cases, grid cases and mean groups."""
 
-    pixels: np.ndarray  # (N, h, w) uint8, the whole split
+    pixels: ImageArray  # (N, h, w) uint8, the whole split (read by index only)
     labels: np.ndarray  # (N,)
     preds: np.ndarray  # (N,)
     cases: np.ndarray  # (M,) indices
@@ -181,7 +182,7 @@ def run_attributions(
     cases = np.asarray(case_indices, dtype=np.int64)
     n_classes = int(classifier.model.n_outputs)
     inputs = _Inputs(
-        pixels=np.asarray(images), labels=labels, preds=preds, cases=cases,
+        pixels=images if hasattr(images, "shape") else np.asarray(images), labels=labels, preds=preds, cases=cases,
         grid=grid_cases(cases, labels, preds, sink_class, config.n_grid_cases),
         groups=mean_groups(labels, preds, n_classes, sink_class, mean_cap, config.seed)
         if averaged else [],

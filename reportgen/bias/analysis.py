@@ -133,6 +133,9 @@ def analyse_bias(
     probe_names: Sequence[str] | None = None,
     reference: ReferenceModel | None = None,
     sources: Sequence[str] | None = None,
+    probe_preds: np.ndarray | None = None,
+    reference_run: ReferenceRun | None = None,
+    probe_seconds: float | None = None,
 ) -> BiasResult:
     """Measure shortcuts and biases on a whole split.
 
@@ -141,7 +144,9 @@ def analyse_bias(
     enables localisation and difference maps. ``probe_names`` picks probes from ``PROBES``.
     ``reference``: a clean model on the same data; effects are then also graded on the part
     beyond it (``reportgen.bias.reference``). ``sources`` (N,) name the images of the
-    attribution clusters shown in the report.
+    attribution clusters shown in the report. ``probe_preds`` (P, N), ``reference_run`` and
+    ``probe_seconds``: the probes' answers from the pipeline's model pass
+    (``reportgen.executors``), instead of running the probes here.
     """
     labels = np.asarray(labels, dtype=np.int64)
     preds = np.asarray(probs).argmax(axis=1)
@@ -150,11 +155,16 @@ def analyse_bias(
     seconds: dict[str, float] = {}
 
     start = time.perf_counter()
-    preds_after = predict_probes(classifier, images, probes, progress)
-    seconds["probes"] = time.perf_counter() - start
-    ref_run = None
-    if reference is not None:
+    if probe_preds is None:
+        preds_after = predict_probes(classifier, images, probes, progress)
+        seconds["probes"] = time.perf_counter() - start
+    else:
+        preds_after = probe_preds
+        seconds["probes"] = probe_seconds or 0.0  # the whole model pass, run by the executor
+    ref_run = reference_run
+    if reference is not None and ref_run is None:
         ref_run = run_reference(reference, images, probes, (preds, preds_after))
+    if ref_run is not None:
         seconds["reference"] = ref_run.seconds
     start = time.perf_counter()
     effects = measure_effects(probes, preds, preds_after, labels, n_classes, seed,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reportgen.bias.probes import Probe, apply_probe
-from reportgen.bias.resample import bootstrap_means, intervals
+from reportgen.bias.resample import bootstrap_category_means, bootstrap_means, intervals
 from reportgen.loading.model import Classifier
 from reportgen.numbers import round_finite
 from reportgen.progress import Track
@@ -97,7 +97,9 @@ def predict_probes(
     up to ``MAX_BATCH_IMAGES`` images, whatever the split size.
     """
     n_images, n_probes = len(images), len(probes)
-    block_size = max(1, MAX_BATCH_IMAGES // max(n_probes, 1))
+    # A power of two, so that blocks of a split read ``BLOCK_IMAGES`` at a time (2048) split
+    # into the same blocks as the whole split: every executor makes the same predict calls.
+    block_size = 1 << max(0, (MAX_BATCH_IMAGES // max(n_probes, 1)).bit_length() - 1)
     predictions = np.empty((n_probes, n_images), dtype=np.int16)
     advance = progress("Probes", n_images) if progress else None
     for start in range(0, n_images, block_size):
@@ -126,34 +128,38 @@ def measure_effects(
     images: each image's change minus the reference's change on that image is resampled
     with the rest, so the model-specific part gets a paired CI at no extra bootstrap.
     """
-    onehot = np.eye(n_classes)
-    before = onehot[preds_before]
-    correct_before = (preds_before == labels).astype(np.float64)
-    ref_before = onehot[reference[0]] if reference is not None else None
-    columns = []
+    preds_before = np.asarray(preds_before, np.int64)
+    n_images = len(preds_before)
+    correct_before = preds_before == labels
+    ref_before = None if reference is None else np.asarray(reference[0], np.int64)
+    # Each image's values under probe p depend only on (before, after, correct before, correct
+    # after[, reference before, reference after]): the bootstrap resamples counts of these
+    # categories (``bootstrap_category_means``), exactly as it would the (N, P × width) values.
+    categories, tables = [], []
     for p, after in enumerate(preds_after):
-        change = 100.0 * (onehot[after] - before)
-        columns.append(change)
-        columns.append((after != preds_before).astype(np.float64)[:, None])
-        columns.append(100.0 * ((after == labels) - correct_before)[:, None])
+        after = np.asarray(after, np.int64)
+        key = ((preds_before * n_classes + after) * 2 + correct_before) * 2 + (after == labels)
         if reference is not None:
-            columns.append(change - 100.0 * (onehot[reference[1][p]] - ref_before))
-    values = np.concatenate(columns, axis=1)
+            key = (key * n_classes + ref_before) * n_classes + np.asarray(reference[1][p], np.int64)
+        present, inverse = np.unique(key, return_inverse=True)
+        categories.append(inverse)
+        tables.append(_effect_values(present, n_classes, reference is not None))
     width = n_classes + 2 + (n_classes if reference is not None else 0)
-    points = values.mean(axis=0).reshape(len(probes), width)
-    cis = intervals(bootstrap_means(values, seed)).reshape(len(probes), width, 2)
-    rates_before = before.mean(axis=0)
+    sizes = [np.bincount(inverse, minlength=len(table)) for inverse, table in zip(categories, tables)]
+    points = np.stack([size @ table for size, table in zip(sizes, tables)]) / n_images
+    cis = intervals(bootstrap_category_means(categories, tables, seed)).reshape(len(probes), width, 2)
+    rates_before = _rates(preds_before, n_classes)
     effects = []
     for p, (probe, after, point, ci) in enumerate(zip(probes, preds_after, points, cis)):
         extra = {}
         if reference is not None:
-            ref_change = 100.0 * (onehot[reference[1][p]].mean(axis=0) - ref_before.mean(axis=0))
+            ref_change = 100.0 * (_rates(reference[1][p], n_classes) - _rates(ref_before, n_classes))
             extra = {"reference_change": ref_change, "specific": point[n_classes + 2:],
                      "specific_ci": ci[n_classes + 2:]}
         effects.append(ProbeEffect(
             probe=probe,
             rates_before=rates_before,
-            rates_after=onehot[after].mean(axis=0),
+            rates_after=_rates(after, n_classes),
             rate_change=point[:n_classes],
             rate_change_ci=ci[:n_classes],
             flip_rate=float(point[n_classes]),
@@ -164,6 +170,29 @@ def measure_effects(
             **extra,
         ))
     return effects
+
+
+def _rates(preds: np.ndarray, n_classes: int) -> np.ndarray:
+    """(K,) share of the images predicted as each class (count / N: the mean of a one-hot)."""
+    return np.bincount(np.asarray(preds, np.int64), minlength=n_classes) / len(preds)
+
+
+def _effect_values(keys: np.ndarray, n_classes: int, with_reference: bool) -> np.ndarray:
+    """Category keys (C,) from ``measure_effects`` → (C, width) values of one image of each:
+    rate change per class (pp), flip (0/1), accuracy change (pp)[, change beyond the reference]."""
+    onehot = np.eye(n_classes)
+    if with_reference:
+        keys, ref_after = np.divmod(keys, n_classes)
+        keys, ref_before = np.divmod(keys, n_classes)
+    keys, correct_after = np.divmod(keys, 2)
+    keys, correct_before = np.divmod(keys, 2)
+    before, after = np.divmod(keys, n_classes)
+    change = 100.0 * (onehot[after] - onehot[before])
+    columns = [change, (after != before).astype(np.float64)[:, None],
+               100.0 * (correct_after - correct_before).astype(np.float64)[:, None]]
+    if with_reference:
+        columns.append(change - 100.0 * (onehot[ref_after] - onehot[ref_before]))
+    return np.concatenate(columns, axis=1)
 
 
 def new_shares(preds_before: np.ndarray, preds_after: np.ndarray, n_classes: int) -> np.ndarray:

@@ -129,14 +129,18 @@ def check_hygiene(
 
     ``other_splits`` maps split names to their images (M, h, w) uint8 for cross-split copies.
     """
-    images = np.asarray(images, dtype=np.uint8)
     labels = np.asarray(labels)
     names = [str(s) for s in sources]
-    digests = [hashlib.sha1(image.tobytes()).hexdigest() for image in images]
+    digests, stds = [], []
+    for chunk in _chunks(images):  # a chunk at a time: ``images`` may be a spill on disk
+        chunk = np.asarray(chunk, dtype=np.uint8)
+        digests += [hashlib.sha1(image.tobytes()).digest() for image in chunk]
+        # per image: std's float64 copy of every pixel was 530 MB at 28,709 images
+        stds.append(chunk.reshape(len(chunk), -1).std(axis=1))
+    # 20 raw bytes each (void, not "S20", which would drop trailing zero bytes)
+    digests = np.frombuffer(b"".join(digests), dtype=np.dtype((np.void, 20)))
     exact_ids = np.unique(digests, return_inverse=True)[1]
-    # per image, a chunk at a time: std's float64 copy of every pixel was 530 MB at 28,709 images
-    stds = np.concatenate([chunk.reshape(len(chunk), -1).std(axis=1)
-                           for chunk in _chunks(images)])
+    stds = np.concatenate(stds)
     blank = stds < BLANK_STD
     near_ids = _near_duplicate_ids(images, ~blank)
 
@@ -154,8 +158,8 @@ def check_hygiene(
     conflicting += near_conflicts
     cross = {}
     for split, others in (other_splits or {}).items():
-        seen = {hashlib.sha1(image.tobytes()).hexdigest() for image in np.asarray(others, np.uint8)}
-        cross[split] = [make([i]) for i, digest in enumerate(digests) if digest in seen]
+        seen = {hashlib.sha1(image.tobytes()).digest() for image in np.asarray(others, np.uint8)}
+        cross[split] = [make([i]) for i, digest in enumerate(digests) if bytes(digest) in seen]
     return HygieneResult(tuple(class_names), len(images), exact, near, conflicting,
                          [make([i]) for i in np.flatnonzero(blank)], cross,
                          find_marks(images, labels, len(class_names)))

@@ -21,13 +21,14 @@ statistics:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.ndimage import label
 from scipy.stats import norm
-from threadpoolctl import threadpool_limits
+
+from reportgen.loading.store import ImageArray, blocks
 
 TONES = {"near-white": (250, 255), "near-black": (0, 5)}
 ALPHA = 0.01
@@ -77,29 +78,71 @@ def z_threshold(n_tests: int, alpha: float = ALPHA) -> float:
     return float(norm.isf(alpha / max(n_tests, 1)))
 
 
-def find_marks(images: np.ndarray, labels: np.ndarray, n_classes: int) -> list[ClassMark]:
-    """Images (N, h, w) uint8, labels (N,) → marks, largest class share first."""
-    images = np.asarray(images)
+def find_marks(images: ImageArray, labels: np.ndarray, n_classes: int) -> list[ClassMark]:
+    """Images (N, h, w) uint8, labels (N,) → marks, largest class share first.
+
+    Streams ``images`` a block at a time: one pass for every class's tone counts and pixel
+    sums, then one per flagged region; nothing of the size of the split but (N,) vectors.
+    """
     labels = np.asarray(labels)
     height, width = images.shape[1:]
+    stats = _class_pixel_stats(images, labels, n_classes)
     threshold = z_threshold(height * width * n_classes * len(TONES))
     marks = []
     for tone, (low, high) in TONES.items():
-        toned = (images >= low) & (images <= high)
         for k in range(n_classes):
             members = labels == k
             if members.sum() == 0 or (~members).sum() == 0:
                 continue
-            flagged = _flagged(toned, members, threshold)
+            flagged = _flagged(stats.toned[tone], k, members, threshold)
             regions, n_regions = label(flagged)
             for r in range(1, n_regions + 1):
-                mark = _mark(toned, images, members, regions == r, k, tone, threshold)
+                region = regions == r
+                if int(region.sum()) < MIN_PIXELS:
+                    continue
+                carried = _per_image(images, lambda block, region=region, low=low, high=high:
+                                     ((block >= low) & (block <= high))[:, region].all(axis=1))
+                mark = _mark(carried, images, members, region, k, tone, threshold)
                 if mark is not None:
                     marks.append(mark)
     # a saturated mark also shifts the mean: state it once, as the saturated mark
-    marks += [m for m in find_contrast_marks(images, labels, n_classes)
+    marks += [m for m in _contrast_marks(images, labels, n_classes, stats)
               if not any(_overlap(m, other) for other in marks)]
     return sorted(marks, key=lambda m: -m.share_class)
+
+
+@dataclass(frozen=True)
+class _PixelStats:
+    """Per class and pixel: how many images have each tone there, and the pixel's sum and sum
+    of squares (exact integers), from one pass over the split."""
+
+    toned: dict[str, np.ndarray]  # tone → (K, h, w) int64 counts
+    sums: np.ndarray  # (K, h*w) int64
+    squares: np.ndarray  # (K, h*w) int64
+
+
+def _class_pixel_stats(images: ImageArray, labels: np.ndarray, n_classes: int) -> _PixelStats:
+    height, width = images.shape[1:]
+    toned = {tone: np.zeros((n_classes, height, width), np.int64) for tone in TONES}
+    sums = np.zeros((n_classes, height * width), np.int64)
+    squares = np.zeros((n_classes, height * width), np.int64)
+    for start, block in blocks(images):
+        block = np.asarray(block, np.uint8)
+        block_labels = labels[start : start + len(block)]
+        flat = block.reshape(len(block), -1).astype(np.int64)
+        for k in np.unique(block_labels):
+            rows = block_labels == k
+            for tone, (low, high) in TONES.items():
+                toned[tone][k] += ((block[rows] >= low) & (block[rows] <= high)).sum(axis=0)
+            sums[k] += flat[rows].sum(axis=0)
+            squares[k] += (flat[rows] ** 2).sum(axis=0)
+    return _PixelStats(toned, sums, squares)
+
+
+def _per_image(images: ImageArray, measure: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``measure(block (n, h, w) uint8) → (n,)`` over the whole split, a block at a time."""
+    parts = [measure(np.asarray(block, np.uint8)) for _, block in blocks(images)]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _overlap(a: ClassMark, b: ClassMark) -> bool:
@@ -107,7 +150,7 @@ def _overlap(a: ClassMark, b: ClassMark) -> bool:
             and a.columns[0] < b.columns[1] and b.columns[0] < a.columns[1])
 
 
-def find_contrast_marks(images: np.ndarray, labels: np.ndarray, n_classes: int) -> list[ClassMark]:
+def find_contrast_marks(images: ImageArray, labels: np.ndarray, n_classes: int) -> list[ClassMark]:
     """Unsaturated marks (a darkened border, a grey patch): images (N, h, w) uint8 → marks.
 
     Per class and pixel, the class-vs-rest mean difference in units of its pooled standard
@@ -118,7 +161,12 @@ def find_contrast_marks(images: np.ndarray, labels: np.ndarray, n_classes: int) 
     saturated mark (``MIN_EXCESS``, ``MIN_RATIO``, ``MIN_MARKED``, z): an edit shared by many
     images of one class makes a tail; a shift of the whole class seldom does.
     """
-    pixels = np.asarray(images, np.float32).reshape(len(images), -1)
+    labels = np.asarray(labels)
+    return _contrast_marks(images, labels, n_classes, _class_pixel_stats(images, labels, n_classes))
+
+
+def _contrast_marks(images: ImageArray, labels: np.ndarray, n_classes: int,
+                    stats: _PixelStats) -> list[ClassMark]:
     height, width = images.shape[1:]
     threshold = z_threshold(height * width * n_classes * 2)
     marks = []
@@ -126,52 +174,48 @@ def find_contrast_marks(images: np.ndarray, labels: np.ndarray, n_classes: int) 
         members = labels == k
         if members.sum() < MIN_MARKED or (~members).sum() < MIN_MARKED:
             continue
-        z = _mean_z(pixels, members).reshape(height, width)
+        z = _mean_z(stats, k, int(members.sum()), int((~members).sum())).reshape(height, width)
         for sign, tone in ((-1.0, "darker"), (1.0, "brighter")):
             regions, n_regions = label(sign * z > threshold)
             for r in range(1, n_regions + 1):
-                mark = _tail_mark(pixels, images, members, regions == r, k, sign, tone, threshold)
+                mark = _tail_mark(images, members, regions == r, k, sign, tone, threshold)
                 if mark is not None:
                     marks.append(mark)
     return marks
 
 
-_Z_BLOCK = 256  # pixels at a time: each is its own column, so the z values are those of one pass
+def _mean_z(stats: _PixelStats, k: int, n_a: int, n_b: int) -> np.ndarray:
+    """(P,) class-vs-rest two-sample z per pixel, from exact integer sums.
 
-
-def _mean_z(pixels: np.ndarray, members: np.ndarray) -> np.ndarray:
-    """Pixels (N, P) float32, members (N,) bool → (P,) class-vs-rest two-sample z per pixel.
-
-    Computed a block of pixel columns at a time: whole-split copies of the class and the rest,
-    and var's temporaries of them, were ~800 MB at 28,709 images and set gate's peak.
+    ``n·Σx² − (Σx)²`` is computed in int64 (exact up to ~10⁸ images of 8-bit pixels), so the
+    variances are those of a two-pass computation in exact arithmetic.
     """
-    rows_in, rows_out = np.flatnonzero(members), np.flatnonzero(~members)
-    blocks = []
-    for start in range(0, pixels.shape[1], _Z_BLOCK):
-        columns = np.arange(start, min(start + _Z_BLOCK, pixels.shape[1]))
-        inside, outside = pixels[np.ix_(rows_in, columns)], pixels[np.ix_(rows_out, columns)]
-        n_a, n_b = len(inside), len(outside)
-        with threadpool_limits(1, user_api="blas"):
-            pooled = ((n_a - 1) * inside.var(axis=0, ddof=1) + (n_b - 1) * outside.var(axis=0, ddof=1))
-        se = np.sqrt(pooled / (n_a + n_b - 2) * (1 / n_a + 1 / n_b))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            blocks.append(np.where(se > 0, (inside.mean(axis=0) - outside.mean(axis=0)) / se, 0.0))
-    return np.concatenate(blocks)
+    sum_a, square_a = stats.sums[k], stats.squares[k]
+    sum_b, square_b = stats.sums.sum(axis=0) - sum_a, stats.squares.sum(axis=0) - square_a
+    # (n - 1)·var = (n·Σx² − (Σx)²) / n
+    spread_a = (n_a * square_a - sum_a * sum_a) / n_a
+    spread_b = (n_b * square_b - sum_b * sum_b) / n_b
+    se = np.sqrt((spread_a + spread_b) / (n_a + n_b - 2) * (1 / n_a + 1 / n_b))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(se > 0, (sum_a / n_a - sum_b / n_b) / se, 0.0)
 
 
-def _tail_mark(pixels: np.ndarray, images: np.ndarray, members: np.ndarray, region: np.ndarray,
+def _tail_mark(images: ImageArray, members: np.ndarray, region: np.ndarray,
                k: int, sign: float, tone: str, threshold: float) -> ClassMark | None:
     n_pixels = int(region.sum())
     if n_pixels < MIN_PIXELS:
         return None
     inside = region.ravel()
+
     # against the rest of the same image, so a class's brighter or darker photos overall
     # (lighting) do not count as a mark; an edit of one region does
-    means = sign * (pixels[:, inside].mean(axis=1) - pixels[:, ~inside].mean(axis=1))
+    def contrast(block: np.ndarray) -> np.ndarray:
+        pixels = block.reshape(len(block), -1).astype(np.float32)
+        return sign * (pixels[:, inside].mean(axis=1) - pixels[:, ~inside].mean(axis=1))
+
+    means = _per_image(images, contrast)
     limit = np.quantile(means[~members], 1.0 - TAIL)
-    carried = means > limit
-    toned = np.broadcast_to(carried[:, None, None] & region, images.shape)
-    return _mark(toned, images, members, region, k, f"{tone} (mean contrast)", threshold)
+    return _mark(means > limit, images, members, region, k, f"{tone} (mean contrast)", threshold)
 
 
 def _two_proportion_z(a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> np.ndarray:
@@ -181,20 +225,21 @@ def _two_proportion_z(a: np.ndarray, b: np.ndarray, n_a: int, n_b: int) -> np.nd
         return np.where(se > 0, (a - b) / se, 0.0)
 
 
-def _flagged(toned: np.ndarray, members: np.ndarray, threshold: float) -> np.ndarray:
+def _flagged(toned: np.ndarray, k: int, members: np.ndarray, threshold: float) -> np.ndarray:
+    """toned (K, h, w) counts per class → pixels where class k's share of the tone stands out."""
     n_a, n_b = int(members.sum()), int((~members).sum())
-    share_a = toned[members].mean(axis=0)
-    share_b = toned[~members].mean(axis=0)
+    share_a = toned[k] / n_a
+    share_b = (toned.sum(axis=0) - toned[k]) / n_b
     z = _two_proportion_z(share_a, share_b, n_a, n_b)
     return (z > threshold) & (share_a - share_b >= MIN_SHARE)
 
 
-def _mark(toned: np.ndarray, images: np.ndarray, members: np.ndarray, region: np.ndarray,
+def _mark(carried: np.ndarray, images: ImageArray, members: np.ndarray, region: np.ndarray,
           k: int, tone: str, threshold: float) -> ClassMark | None:
+    """carried (N,) bool: the image holds the whole region in the tone at once."""
     n_pixels = int(region.sum())
     if n_pixels < MIN_PIXELS:
         return None
-    carried = toned[:, region].all(axis=1)  # the whole region in this tone at once
     n_a, n_b = int(members.sum()), int((~members).sum())
     share_a, share_b = carried[members].mean(), carried[~members].mean()
     z = float(_two_proportion_z(np.array(share_a), np.array(share_b), n_a, n_b))

@@ -26,6 +26,7 @@ import numpy as np
 from reportgen.bias.effects import predict_probes
 from reportgen.bias.probes import Probe
 from reportgen.loading.model import Classifier
+from reportgen.loading.store import ImageArray, images_digest
 
 CACHE_VERSION = "1"  # bump when probe transforms change meaning under the same names
 
@@ -68,11 +69,10 @@ def cache_dir() -> Path:
     return Path(root) if root else Path.home() / ".cache" / "reportgen"
 
 
-def cache_key(images: np.ndarray, reference_sha256: str, probes: Sequence[Probe]) -> str:
+def cache_key(images: ImageArray, reference_sha256: str, probes: Sequence[Probe]) -> str:
     """sha256 over the data set's pixels, the reference model's hash and the probe names."""
-    digest = hashlib.sha256(CACHE_VERSION.encode())
-    digest.update(np.ascontiguousarray(images).tobytes())
-    digest.update(str(images.shape).encode())
+    digest = images_digest(images, hashlib.sha256(CACHE_VERSION.encode()))
+    digest.update(str(tuple(images.shape)).encode())
     digest.update(reference_sha256.encode())
     digest.update("|".join(p.name for p in probes).encode())
     return digest.hexdigest()
@@ -85,20 +85,31 @@ def run_reference(reference: ReferenceModel, images: np.ndarray, probes: Sequenc
     start = time.perf_counter()
     if reference.same_as_model:
         return ReferenceRun(reference.path, reference.sha256, True, False, 0.0, *own)
-    path = cache_dir() / "reference" / f"{cache_key(images, reference.sha256, probes)}.npz"
+    path = cache_path(images, reference.sha256, probes)
+    stored = load_cached(path)
+    cached = stored is not None
+    if stored is None:
+        stored = reference.predict(images, probes)
+        store_cached(path, *stored)
+    return ReferenceRun(reference.path, reference.sha256, False, cached,
+                        time.perf_counter() - start, *stored)
+
+
+def cache_path(images: ImageArray, reference_sha256: str, probes: Sequence[Probe]) -> Path:
+    """Where the reference's answers on ``images`` under ``probes`` are cached."""
+    return cache_dir() / "reference" / f"{cache_key(images, reference_sha256, probes)}.npz"
+
+
+def load_cached(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """(before (N,), after (P, N)) from the cache, or None when absent or unreadable."""
     try:
         with np.load(path) as stored:
-            before, after = stored["before"], stored["after"]
-        cached = True
+            return stored["before"], stored["after"]
     except (OSError, KeyError, ValueError):
-        before, after = reference.predict(images, probes)
-        _store(path, before, after)
-        cached = False
-    return ReferenceRun(reference.path, reference.sha256, False, cached,
-                        time.perf_counter() - start, before, after)
+        return None
 
 
-def _store(path: Path, before: np.ndarray, after: np.ndarray) -> None:
+def store_cached(path: Path, before: np.ndarray, after: np.ndarray) -> None:
     """Write atomically; a cache that cannot be written only costs the next run time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

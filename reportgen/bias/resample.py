@@ -12,15 +12,18 @@ resamples × images.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from threadpoolctl import threadpool_limits
 
-from reportgen.stats import N_BOOTSTRAP, bootstrap_index_chunks
+from reportgen.stats import N_BOOTSTRAP, bootstrap_index_chunks, rows_per_chunk
 
 # Resamples per matrix product, as before the draws were chunked: BLAS may sum in a different
-# order for other shapes, and these products must stay bit-identical to earlier releases.
+# order for other shapes, and these products must stay bit-identical to earlier releases. Past
+# 40,000 items fewer rows are drawn at a time (``rows_per_chunk``), so memory stays bounded;
+# integer-valued statistics (every probe effect) are exact sums, so unaffected.
 _CHUNK = 100
 
 # These products are small; multi-threaded BLAS on a shared 2-core machine spent 10-30x longer
@@ -31,7 +34,7 @@ LEVEL = 0.95
 
 def bootstrap_counts(n_items: int, seed: int, n_boot: int = N_BOOTSTRAP) -> Iterator[np.ndarray]:
     """Yield (<=100, n_items) float64 counts: how often each item is drawn in each resample."""
-    for rows in bootstrap_index_chunks(n_items, seed, n_boot, _CHUNK):
+    for rows in bootstrap_index_chunks(n_items, seed, n_boot, rows_per_chunk(n_items, _CHUNK)):
         offsets = (np.arange(len(rows))[:, None] * n_items + rows).ravel()
         counts = np.bincount(offsets, minlength=len(rows) * n_items)
         yield counts.reshape(len(rows), n_items).astype(np.float64)
@@ -45,6 +48,40 @@ def bootstrap_means(values: np.ndarray, seed: int, n_boot: int = N_BOOTSTRAP) ->
     with threadpool_limits(_BLAS_THREADS, user_api="blas"):
         chunks = [counts @ values / len(values)
                   for counts in bootstrap_counts(len(values), seed, n_boot)]
+    return np.concatenate(chunks, axis=0)
+
+
+def bootstrap_category_means(
+    categories: Sequence[np.ndarray], tables: Sequence[np.ndarray], seed: int,
+    n_boot: int = N_BOOTSTRAP,
+) -> np.ndarray:
+    """Resampled column means of per-item values that depend only on a category per item.
+
+    categories[g] (N,) int: item i's category in group g; tables[g] (C_g, M_g): the values of
+    each category. Returns (n_boot, ΣM_g), the same as ``bootstrap_means`` of the (N, ΣM_g)
+    matrix ``[tables[g][categories[g]] for g]`` (bit for bit when the values are integers, as
+    every sum is then exact) without building it: each resample is reduced to its counts per
+    category (a sparse product), so memory is N × G small integers, not N × ΣM_g floats.
+    """
+    n_items = len(categories[0])
+    if n_items == 0:
+        return np.full((n_boot, sum(t.shape[1] for t in tables)), np.nan)
+    offsets = np.cumsum([0] + [len(t) for t in tables])
+    columns = np.stack([np.asarray(c, np.int32) + np.int32(o)
+                        for c, o in zip(categories, offsets[:-1])], axis=1)
+    # each item has exactly one category per group: a CSR matrix with G entries per row
+    members = csr_matrix((np.ones(columns.size), columns.ravel(),
+                          np.arange(0, columns.size + 1, len(tables))),
+                         shape=(n_items, int(offsets[-1])))
+    del columns
+    chunks = []
+    with threadpool_limits(_BLAS_THREADS, user_api="blas"):
+        for counts in bootstrap_counts(n_items, seed, n_boot):
+            per_category = np.asarray((members.T @ counts.T).T)  # (chunk, ΣC)
+            chunks.append(np.concatenate(
+                [per_category[:, start:stop] @ table
+                 for start, stop, table in zip(offsets[:-1], offsets[1:], tables)], axis=1)
+                / n_items)
     return np.concatenate(chunks, axis=0)
 
 

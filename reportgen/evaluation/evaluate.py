@@ -15,7 +15,13 @@ from sklearn.metrics import (
     top_k_accuracy_score,
 )
 
-from reportgen.stats import N_BOOTSTRAP, bootstrap_index_chunks, percentile_ci, wilson_ci
+from reportgen.stats import (
+    N_BOOTSTRAP,
+    bootstrap_index_chunks,
+    percentile_ci,
+    rows_per_chunk,
+    wilson_ci,
+)
 
 N_CALIBRATION_BINS = 15
 Interval = tuple[float, float]
@@ -160,7 +166,8 @@ def _bootstrap(
     """
     confidence = probs.max(axis=1)
     chunks = [_bootstrap_rows(rows, preds, labels, confidence, probs.shape[1])
-              for rows in bootstrap_index_chunks(len(labels), seed, N_BOOTSTRAP)]
+              for rows in bootstrap_index_chunks(len(labels), seed, N_BOOTSTRAP,
+                                                 rows_per_chunk(len(labels)))]
     return {key: np.concatenate([chunk[key] for chunk in chunks]) for key in chunks[0]}
 
 

@@ -78,7 +78,7 @@ def batchnorm_signal(model: LoadedModel, images: np.ndarray, labels: np.ndarray,
     ref_means = np.asarray(layer.moving_mean, np.float64)
     ref_variances = np.asarray(layer.moving_variance, np.float64) + layer.epsilon
     order = np.random.default_rng(seed).permutation(len(labels))[:N_IMAGES]
-    pixels = np.asarray(images, np.float32)[np.sort(order)]
+    pixels = np.asarray(images[np.sort(order)], np.float32)  # only these images are read
     distances = {}
     try:
         for scale in candidates:

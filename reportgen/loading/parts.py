@@ -8,7 +8,7 @@ bad-input rules once, so a bad row is named by its file whichever reader found i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import numpy as np
 from reportgen.errors import InputError
 from reportgen.loading.dataset import IMAGE_SIZE, MAX_REPORTED, Dataset
 from reportgen.loading.limits import MB, InputLimits
+from reportgen.loading.store import ImageSink
 
 
 @dataclass(frozen=True)
@@ -58,36 +59,55 @@ def check_labels(part: Part, n_classes: int) -> Part:
                 part.bad + out_of_range, part.usages, part.conversions)
 
 
-def assemble(path: Path, parts: Sequence[Part], split: str | None, class_names: tuple[str, ...],
+def assemble(path: Path, parts: Iterable[Part], split: str | None, class_names: tuple[str, ...],
              skip_bad: bool) -> Dataset:
     """Concatenate ``parts`` in order into one Dataset; the first bad row is an InputError
-    naming its file, unless ``skip_bad``."""
-    usages = set().union(*(part.usages for part in parts))
-    if split is None and len(usages) > 1:
-        raise InputError(f"{path}: the data holds several splits {sorted(usages)}; choose one with --split")
-    if split is not None and not any(part.rows or part.bad for part in parts):
-        raise InputError(f"{path}: no rows with Usage '{split}' (found {sorted(usages)})")
-    bad = [(part, row, problem) for part in parts for row, problem in part.bad]
-    if bad and not skip_bad:
-        part, row, problem = bad[0]
-        more = f" (and {len(bad) - 1} more bad rows; --skip-bad-rows skips them)" if len(bad) > 1 else ""
-        raise InputError(f"{part.path}: row {row} {problem}{more}")
-    images, labels, sources = [], [], []
-    for part in parts:
-        bad_rows = {row for row, _ in part.bad}
-        keep = np.array([row not in bad_rows for row in part.rows], dtype=bool)
-        images.append(part.images[keep] if len(part.rows) else part.images[:0])
-        labels.append(part.labels[keep] if len(part.rows) else part.labels[:0])
-        sources += [f"{part.prefix}row {row}" for row, ok in zip(part.rows, keep) if ok]
+    naming its file, unless ``skip_bad``.
+
+    Parts are consumed one at a time (``parts`` may be a generator reading file after file):
+    each one's images go to an ``ImageSink`` and the part is dropped, so a split larger than
+    ``SPILL_ABOVE_MB`` is never whole in memory.
+    """
+    sink = ImageSink((IMAGE_SIZE, IMAGE_SIZE))
+    try:
+        usages: set[str] = set()
+        bad: list[tuple[Path, str, int, str]] = []
+        labels: list[np.ndarray] = []
+        sources: list[str] = []
+        conversions: Counter[str] = Counter()
+        any_rows = False
+        for part in parts:
+            usages |= part.usages
+            bad += [(part.path, part.prefix, row, problem) for row, problem in part.bad]
+            any_rows = any_rows or bool(part.rows or part.bad)
+            bad_rows = {row for row, _ in part.bad}
+            keep = np.array([row not in bad_rows for row in part.rows], dtype=bool)
+            sink.add(part.images[keep] if len(part.rows) else part.images[:0])
+            labels.append(part.labels[keep] if len(part.rows) else part.labels[:0])
+            sources += [f"{part.prefix}row {row}" for row, ok in zip(part.rows, keep) if ok]
+            conversions.update(part.conversions)
+            del part
+        if split is None and len(usages) > 1:
+            raise InputError(f"{path}: the data holds several splits {sorted(usages)}; choose one with --split")
+        if split is not None and not any_rows:
+            raise InputError(f"{path}: no rows with Usage '{split}' (found {sorted(usages)})")
+        if bad and not skip_bad:
+            file, _, row, problem = bad[0]
+            more = f" (and {len(bad) - 1} more bad rows; --skip-bad-rows skips them)" if len(bad) > 1 else ""
+            raise InputError(f"{file}: row {row} {problem}{more}")
+        images = sink.finish()
+    except BaseException:
+        sink.discard()
+        raise
     return Dataset(
-        images=np.concatenate(images) if images else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8),
+        images=images,
         labels=np.concatenate(labels).astype(np.int64) if labels else np.zeros(0, np.int64),
         sources=sources,
         class_names=class_names,
         path=path,
         split=split if split is not None else (next(iter(usages)) if len(usages) == 1 else None),
-        n_skipped=len({(id(part), row) for part, row, _ in bad}),
-        skipped_examples=[f"{part.prefix}row {row}: {problem}" for part, row, problem in bad[:MAX_REPORTED]],
+        n_skipped=len({(file, prefix, row) for file, prefix, row, _ in bad}),
+        skipped_examples=[f"{prefix}row {row}: {problem}" for _, prefix, row, problem in bad[:MAX_REPORTED]],
         splits=tuple(sorted(usages)),
-        conversions=dict(sorted(sum((Counter(part.conversions) for part in parts), Counter()).items())),
+        conversions=dict(sorted(conversions.items())),
     )

@@ -7,6 +7,7 @@ would be, and the images decoded from all of them together by ``--max-data-mb``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from reportgen.errors import InputError
@@ -46,14 +47,17 @@ def load_shards(folder: Path, files: list[Path], split: str | None, class_names:
                 skip_bad: bool = False, limits: InputLimits = DEFAULT_LIMITS) -> Dataset:
     """Read ``files`` (from ``shard_files``) in order into one Dataset."""
     check_shards(files, limits)
-    parts: list[Part] = []
-    n_images = 0
-    for file in files:
-        part = read_part(file, split, len(class_names), limits, f"{file.name} ", n_images)
-        n_images += len(part.rows)
-        check_decoded_size(folder, n_images, limits)
-        parts.append(part)
-    return assemble(folder, parts, split, class_names, skip_bad)
+
+    def parts() -> Iterator[Part]:  # one file at a time: assemble spills each before the next
+        n_images = 0
+        for file in files:
+            part = read_part(file, split, len(class_names), limits, f"{file.name} ", n_images)
+            n_images += len(part.rows)
+            check_decoded_size(folder, n_images, limits)
+            yield part
+            del part  # before the next file is read
+
+    return assemble(folder, parts(), split, class_names, skip_bad)
 
 
 def read_part(file: Path, split: str | None, n_classes: int, limits: InputLimits, prefix: str = "",
