@@ -142,7 +142,7 @@ def measure_effects(
         if reference is not None:
             key = (key * n_classes + ref_before) * n_classes + np.asarray(reference[1][p], np.int64)
         present, inverse = np.unique(key, return_inverse=True)
-        categories.append(inverse)
+        categories.append(inverse.astype(np.int32))  # 4 bytes per image and probe, not 8
         tables.append(_effect_values(present, n_classes, reference is not None))
     width = n_classes + 2 + (n_classes if reference is not None else 0)
     sizes = [np.bincount(inverse, minlength=len(table)) for inverse, table in zip(categories, tables)]

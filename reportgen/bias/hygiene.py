@@ -25,11 +25,11 @@ from scipy.sparse.csgraph import connected_components
 from skimage.transform import resize
 
 from reportgen.bias.patterns import ClassMark, find_marks
+from reportgen.loading.store import ImageArray
 
 NEAR_HAMMING = 4  # of 64 bits: pHash pairs this close are the same picture, re-encoded or cropped
 BLANK_STD = 3.0  # grey levels: no visible structure
 N_EXAMPLES = 6  # examples kept per kind
-_HASH_BLOCK = 256  # rows per block of the pairwise Hamming search (bounds memory)
 
 
 @dataclass(frozen=True)
@@ -182,22 +182,48 @@ def perceptual_hashes(images: np.ndarray) -> np.ndarray:
     return np.packbits(bits, axis=1).view(">u8")[:, 0].astype(np.uint64)
 
 
-def _near_duplicate_ids(images: np.ndarray, usable: np.ndarray) -> np.ndarray:
+def _near_duplicate_ids(images: ImageArray, usable: np.ndarray) -> np.ndarray:
     """(N,) component id: images within ``NEAR_HAMMING`` bits share an id (transitively)."""
     n_images = len(images)
     hashes = np.concatenate([perceptual_hashes(chunk) for chunk in _chunks(images)])
-    candidates = np.flatnonzero(usable)
-    rows, cols = [], []
-    for start in range(0, len(candidates), _HASH_BLOCK):
-        block = candidates[start : start + _HASH_BLOCK]
-        distances = np.bitwise_count(hashes[block, None] ^ hashes[None, candidates])
-        pairs = np.argwhere(distances <= NEAR_HAMMING)
-        rows.append(block[pairs[:, 0]])
-        cols.append(candidates[pairs[:, 1]])
-    row = np.concatenate(rows) if rows else np.zeros(0, int)
-    col = np.concatenate(cols) if cols else np.zeros(0, int)
+    row, col = near_pairs(hashes, np.flatnonzero(usable))
     graph = coo_matrix((np.ones(len(row)), (row, col)), shape=(n_images, n_images))
     return connected_components(graph, directed=False)[1]
+
+
+# 64 bits in NEAR_HAMMING + 1 runs: two hashes within NEAR_HAMMING bits agree on a whole run
+# (pigeonhole), so only hashes sharing a run's value need comparing (multi-index hashing).
+_RUNS = np.array_split(np.arange(64), NEAR_HAMMING + 1)
+_PAIR_BLOCK = 4_000_000  # hash comparisons held at a time
+
+
+def near_pairs(hashes: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, cols): every ordered pair of ``candidates`` whose hashes are within
+    ``NEAR_HAMMING`` bits (each pair possibly more than once; self-pairs omitted).
+
+    The same pairs as comparing all N² of them, found by comparing only hashes that share one
+    of the ``_RUNS`` bit runs: about N²/8192 comparisons per run on spread-out hashes.
+    """
+    values = hashes[candidates]
+    rows, cols = [], []
+    for bits in _RUNS:
+        run = (values >> np.uint64(bits[0])) & np.uint64((1 << len(bits)) - 1)
+        order = np.argsort(run, kind="stable")
+        bounds = np.flatnonzero(np.diff(run[order])) + 1
+        for bucket in np.split(order, bounds):
+            if len(bucket) < 2:
+                continue
+            step = max(1, _PAIR_BLOCK // len(bucket))
+            for start in range(0, len(bucket), step):
+                block = bucket[start : start + step]
+                distances = np.bitwise_count(values[block, None] ^ values[None, bucket])
+                i, j = np.nonzero(distances <= NEAR_HAMMING)
+                keep = block[i] != bucket[j]
+                rows.append(candidates[block[i[keep]]])
+                cols.append(candidates[bucket[j[keep]]])
+    if not rows:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(rows), np.concatenate(cols)
 
 
 def _chunks(images: np.ndarray, size: int = 2048) -> list[np.ndarray]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
+from itertools import pairwise
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -51,6 +52,36 @@ def bootstrap_means(values: np.ndarray, seed: int, n_boot: int = N_BOOTSTRAP) ->
     return np.concatenate(chunks, axis=0)
 
 
+# Category entries held in one sparse matrix (one per item and group): ~64 MB of float32
+# values and int32 indices. More groups than fit are reduced in turns, each redrawing the same
+# seeded resamples, so memory stays bounded at any N and the results do not change.
+MAX_ENTRIES = 8_000_000
+
+
+def bootstrap_category_counts(
+    categories: Sequence[np.ndarray], n_categories: Sequence[int], seed: int,
+    n_boot: int = N_BOOTSTRAP,
+) -> Iterator[list[np.ndarray]]:
+    """Per chunk of resamples: for each group g, (chunk, C_g) counts of drawn items per category.
+
+    categories[g] (N,) ints in [0, C_g): item i's category in group g. The counts are those of
+    the resamples of ``bootstrap_counts`` (same seed, same draws); they are exact integers.
+    """
+    n_items = len(categories[0])
+    offsets = np.cumsum([0, *n_categories])
+    columns = np.stack([np.asarray(c, np.int32) + np.int32(o)
+                        for c, o in zip(categories, offsets[:-1])], axis=1)
+    # one entry per item and group: a CSR matrix with G entries per row. float32 holds every
+    # count exactly below 2^24 items.
+    members = csr_matrix((np.ones(columns.size, np.float32), columns.ravel(),
+                          np.arange(0, columns.size + 1, len(categories))),
+                         shape=(n_items, int(offsets[-1]))).T.tocsr()
+    del columns
+    for counts in bootstrap_counts(n_items, seed, n_boot):
+        per_category = (members @ counts.astype(np.float32).T).T.astype(np.float64)
+        yield [per_category[:, start:stop] for start, stop in pairwise(offsets)]
+
+
 def bootstrap_category_means(
     categories: Sequence[np.ndarray], tables: Sequence[np.ndarray], seed: int,
     n_boot: int = N_BOOTSTRAP,
@@ -61,28 +92,23 @@ def bootstrap_category_means(
     each category. Returns (n_boot, ΣM_g), the same as ``bootstrap_means`` of the (N, ΣM_g)
     matrix ``[tables[g][categories[g]] for g]`` (bit for bit when the values are integers, as
     every sum is then exact) without building it: each resample is reduced to its counts per
-    category (a sparse product), so memory is N × G small integers, not N × ΣM_g floats.
+    category, so memory is N × G small integers, not N × ΣM_g floats.
     """
-    n_items = len(categories[0])
+    n_items = len(categories[0]) if categories else 0
     if n_items == 0:
         return np.full((n_boot, sum(t.shape[1] for t in tables)), np.nan)
-    offsets = np.cumsum([0] + [len(t) for t in tables])
-    columns = np.stack([np.asarray(c, np.int32) + np.int32(o)
-                        for c, o in zip(categories, offsets[:-1])], axis=1)
-    # each item has exactly one category per group: a CSR matrix with G entries per row
-    members = csr_matrix((np.ones(columns.size), columns.ravel(),
-                          np.arange(0, columns.size + 1, len(tables))),
-                         shape=(n_items, int(offsets[-1])))
-    del columns
-    chunks = []
-    with threadpool_limits(_BLAS_THREADS, user_api="blas"):
-        for counts in bootstrap_counts(n_items, seed, n_boot):
-            per_category = np.asarray((members.T @ counts.T).T)  # (chunk, ΣC)
-            chunks.append(np.concatenate(
-                [per_category[:, start:stop] @ table
-                 for start, stop, table in zip(offsets[:-1], offsets[1:], tables)], axis=1)
-                / n_items)
-    return np.concatenate(chunks, axis=0)
+    per_turn = max(1, MAX_ENTRIES // n_items)
+    parts = []
+    for first in range(0, len(tables), per_turn):
+        turn = slice(first, first + per_turn)
+        chunks = []
+        with threadpool_limits(_BLAS_THREADS, user_api="blas"):
+            for counts in bootstrap_category_counts(categories[turn],
+                                                    [len(t) for t in tables[turn]], seed, n_boot):
+                chunks.append(np.concatenate([c @ t for c, t in zip(counts, tables[turn])], axis=1)
+                              / n_items)
+        parts.append(np.concatenate(chunks, axis=0))
+    return np.concatenate(parts, axis=1)
 
 
 def bootstrap_group_means(

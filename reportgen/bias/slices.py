@@ -20,7 +20,7 @@ import numpy as np
 from scipy.stats import chi2_contingency
 
 from reportgen.bias.probes import face_weights
-from reportgen.bias.resample import bootstrap_group_means, bootstrap_means, intervals
+from reportgen.bias.resample import bootstrap_category_counts, intervals
 from reportgen.numbers import round_all, round_finite
 
 N_BINS = 5
@@ -139,13 +139,31 @@ def slice_by(name: str, feature: SliceFeature, values: np.ndarray, labels: np.nd
     """Cut ``values`` (N,) into ``N_BINS`` quantile bins and measure each bin."""
     edges = np.quantile(values, np.linspace(0.0, 1.0, N_BINS + 1))
     bins = np.searchsorted(edges[1:-1], values, side="right")
+    # Each image's values [correct, one-hot prediction, one-hot label] and its bin depend only
+    # on (bin, prediction, label): the bootstrap resamples counts of these categories, exactly
+    # as it would the (N, 1 + 2K) matrix (every sum is an exact integer).
+    present, inverse = np.unique((bins * n_classes + preds) * n_classes + labels,
+                                 return_inverse=True)
+    key_bins, rest = np.divmod(present, n_classes * n_classes)
+    key_preds, key_labels = np.divmod(rest, n_classes)
     onehot = np.eye(n_classes)
-    correct = (preds == labels).astype(np.float64)[:, None]
-    columns = np.concatenate([correct, onehot[preds], onehot[labels]], axis=1)
-    overall = bootstrap_means(columns, seed)  # same resamples as the groups below
-    grouped = bootstrap_group_means(columns, bins, N_BINS, seed)
-    point = np.stack([columns[bins == b].mean(axis=0) if (bins == b).any()
-                      else np.full(columns.shape[1], np.nan) for b in range(N_BINS)])
+    table = np.concatenate([(key_preds == key_labels).astype(np.float64)[:, None],
+                            onehot[key_preds], onehot[key_labels]], axis=1)
+    in_bin = np.eye(N_BINS)[key_bins]  # (C, G)
+    overall, grouped = [], []
+    for (counts,) in bootstrap_category_counts([inverse.astype(np.int32)], [len(present)], seed):
+        overall.append(counts @ table / len(values))
+        sizes = counts @ in_bin  # (chunk, G)
+        sums = np.stack([counts[:, key_bins == b] @ table[key_bins == b] for b in range(N_BINS)],
+                        axis=1)  # (chunk, G, M)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            grouped.append(sums / sizes[:, :, None])
+    overall, grouped = np.concatenate(overall), np.concatenate(grouped)
+    size = np.bincount(inverse, minlength=len(present)).astype(np.float64)
+    whole_mean = size @ table / len(values)
+    point = np.stack([size[key_bins == b] @ table[key_bins == b] / size[key_bins == b].sum()
+                      if (bins == b).any() else np.full(table.shape[1], np.nan)
+                      for b in range(N_BINS)])
     pred_k, true_k = slice(1, 1 + n_classes), slice(1 + n_classes, None)
 
     def excess(group: np.ndarray, whole: np.ndarray) -> np.ndarray:
@@ -158,7 +176,7 @@ def slice_by(name: str, feature: SliceFeature, values: np.ndarray, labels: np.nd
         accuracy=point[:, 0], accuracy_ci=intervals(grouped[:, :, 0]),
         pred_rates=point[:, pred_k], pred_rates_ci=intervals(grouped[:, :, pred_k]),
         true_rates=point[:, true_k],
-        excess=excess(point, columns.mean(axis=0)), excess_ci=intervals(excess(grouped, overall)),
+        excess=excess(point, whole_mean), excess_ci=intervals(excess(grouped, overall)),
         chi2_p=_chi2_p(bins, preds, n_classes),
         accuracy_p=_chi2_p(bins, (preds == labels).astype(int), 2),
         conditional_p=conditional_permutation_p(bins, preds, labels, n_classes, seed),

@@ -28,7 +28,12 @@ def _matrix_effects(preds_before, preds_after, labels, n_classes, seed, referenc
 
 
 @pytest.mark.parametrize("with_reference", [False, True])
-def test_category_bootstrap_equals_the_whole_matrix(with_reference):
+@pytest.mark.parametrize("entries", [None, 1500])
+def test_category_bootstrap_equals_the_whole_matrix(monkeypatch, with_reference, entries):
+    if entries is not None:  # a budget of 2 probes per turn: each turn redraws the same resamples
+        from reportgen.bias import resample
+
+        monkeypatch.setattr(resample, "MAX_ENTRIES", entries)
     rng = np.random.default_rng(3)
     n_images, n_classes, probes = 700, 7, [PROBES[name] for name in list(PROBES)[:5]]
     labels = rng.integers(0, n_classes, n_images)

@@ -1,0 +1,117 @@
+"""Large splits on disk: SpilledImages reads like an array, loaders spill file by file, and a
+run on a spilled split gives the same summary.json as one in memory."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reportgen.loading.data import load_dataset
+from reportgen.loading.store import ImageSink, SpilledImages, blocks, images_digest
+from tests.conftest import write_csv
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def spilled(monkeypatch, tmp_path) -> tuple[np.ndarray, SpilledImages]:
+    monkeypatch.setenv("REPORTGEN_SPILL_MB", "0")
+    monkeypatch.setenv("REPORTGEN_SPILL_DIR", str(tmp_path))
+    images = np.random.default_rng(0).integers(0, 256, (37, 6, 5), dtype=np.uint8)
+    sink = ImageSink((6, 5))
+    for start in range(0, 37, 10):
+        sink.add(images[start : start + 10])
+    store = sink.finish()
+    assert isinstance(store, SpilledImages)
+    return images, store
+
+
+@pytest.mark.parametrize("key", [0, 36, -1, slice(None), slice(3, 9), slice(30, 99), slice(5, 2),
+                                 [4, 0, 4, 36], np.array([], int), "mask"])
+def test_spilled_images_index_like_an_array(spilled, key):
+    images, store = spilled
+    if isinstance(key, str):
+        key = images[:, 0, 0] > 128
+    np.testing.assert_array_equal(store[key], images[key])
+    assert store.shape == images.shape and len(store) == len(images)
+
+
+def test_spilled_images_refuse_what_an_array_would(spilled):
+    _, store = spilled
+    for key in (37, -38, [0, 37]):
+        with pytest.raises(IndexError):
+            store[key]
+
+
+def test_blocks_and_digest_cover_the_split_in_order(spilled):
+    images, store = spilled
+    np.testing.assert_array_equal(np.concatenate([b for _, b in blocks(store, 8)]), images)
+    assert [start for start, _ in blocks(store, 8)] == [0, 8, 16, 24, 32]
+    import hashlib
+
+    assert images_digest(store).hexdigest() == hashlib.sha256(images.tobytes()).hexdigest()
+
+
+def test_a_sink_under_its_limit_stays_in_memory(monkeypatch):
+    monkeypatch.setenv("REPORTGEN_SPILL_MB", "1")
+    sink = ImageSink((48, 48))
+    sink.add(np.zeros((100, 48, 48), np.uint8))
+    assert isinstance(sink.finish(), np.ndarray)
+
+
+def test_shards_spill_one_file_at_a_time(monkeypatch, tmp_path, demo_data):
+    images, labels = demo_data
+    folder = tmp_path / "shards"
+    folder.mkdir()
+    for i, start in enumerate(range(0, len(labels), 120)):
+        write_csv(folder / f"part-{i}.csv", images[start : start + 120], labels[start : start + 120])
+    in_memory = load_dataset(folder)
+    monkeypatch.setenv("REPORTGEN_SPILL_MB", "0")
+    on_disk = load_dataset(folder)
+    assert isinstance(on_disk.images, SpilledImages) and isinstance(in_memory.images, np.ndarray)
+    np.testing.assert_array_equal(on_disk.images[:], in_memory.images)
+    np.testing.assert_array_equal(on_disk.labels, in_memory.labels)
+    assert on_disk.sources == in_memory.sources
+
+
+def test_a_failed_load_removes_its_spill(monkeypatch, tmp_path, demo_data):
+    from reportgen.errors import InputError
+
+    images, labels = demo_data
+    bad = write_csv(tmp_path / "fer.csv", images[:40], labels[:40])
+    text = bad.read_text().splitlines()
+    text[5] = "9,1 2 3,PublicTest"
+    bad.write_text("\n".join(text) + "\n")
+    spill_root = tmp_path / "spill"
+    spill_root.mkdir()
+    monkeypatch.setenv("REPORTGEN_SPILL_MB", "0")
+    monkeypatch.setenv("REPORTGEN_SPILL_DIR", str(spill_root))
+    with pytest.raises(InputError, match="row 5"):
+        load_dataset(bad)
+    assert list(spill_root.iterdir()) == []
+
+
+def _gate(out: Path, env: dict[str, str], *extra: str) -> dict:
+    command = [sys.executable, "-m", "reportgen", "gate", "--out", str(out), "--quiet", *extra]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO,
+                          check=False)
+    assert done.returncode in (0, 1), done.stderr[-2000:]
+    return json.loads((out / "summary.json").read_text())
+
+
+def test_gate_on_a_spilled_split_writes_the_same_summary(tmp_path):
+    import os
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from compare_summaries import differences
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "REPORTGEN_CACHE": str(tmp_path / "cache")}
+    in_memory = _gate(tmp_path / "memory", env)
+    on_disk = _gate(tmp_path / "disk", {**env, "REPORTGEN_SPILL_MB": "0"})
+    assert differences(in_memory, on_disk, None) == []
+    assert on_disk["data"]["n_images"] == 350
