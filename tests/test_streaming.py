@@ -115,3 +115,43 @@ def test_gate_on_a_spilled_split_writes_the_same_summary(tmp_path):
     on_disk = _gate(tmp_path / "disk", {**env, "REPORTGEN_SPILL_MB": "0"})
     assert differences(in_memory, on_disk, None) == []
     assert on_disk["data"]["n_images"] == 350
+
+
+def test_attribution_maps_of_a_large_split_come_from_a_seeded_sample(monkeypatch, demo_data):
+    from reportgen.bias import analysis
+    from tests.conftest import brightness_model, make_classifier
+
+    images, labels = demo_data
+    classifier = make_classifier(brightness_model())
+    probs = classifier.predict(images)
+    seen = []
+
+    def attribute(batch, targets):
+        seen.append(len(batch))
+        return np.ones_like(batch)
+
+    monkeypatch.setattr(analysis, "MAX_MAP_IMAGES", 120)
+    result = analysis.analyse_bias(classifier, images, labels, probs, [str(k) for k in range(7)],
+                                   attribute=attribute, probe_names=["bright_up_40"] if
+                                   "bright_up_40" in analysis.PROBES else list(analysis.PROBES)[:1])
+    assert sum(seen) == 120
+    assert sum(result.off_face.n_images) == 120
+    np.testing.assert_array_equal(analysis.map_sample(350, 0, 120), analysis.map_sample(350, 0, 120))
+    assert len(np.unique(analysis.map_sample(350, 0, 120))) == 120
+
+
+def test_a_parquet_file_is_read_in_parts_with_the_same_result(monkeypatch, tmp_path, demo_data):
+    from reportgen.loading import parquet
+    from tests.test_shards import write_parquet
+
+    images, labels = demo_data
+    path = tmp_path / "fer.parquet"
+    write_parquet(path, np.asarray(images), labels, ["PublicTest"] * len(labels))
+    whole = load_dataset(path)
+    monkeypatch.setattr(parquet, "PART_ROWS", 100)
+    monkeypatch.setattr(parquet, "BATCH_ROWS", 64)
+    parts = list(parquet.read_parquet_parts(path, None, 7))
+    assert [len(p.rows) for p in parts] == [128, 128, 94]
+    in_parts = load_dataset(path)
+    np.testing.assert_array_equal(in_parts.images, whole.images)
+    assert in_parts.sources == whole.sources and in_parts.sources[-1] == "row 350"

@@ -37,6 +37,10 @@ from reportgen.bias.triggers import TriggerScan, scan_triggers, trigger_findings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
 
+# Attribution maps (localisation, off-face shares, SpRAy) on at most this many images: every
+# image of FER2013's Training split (28,709), a seeded sample of larger splits (276 MB of maps).
+MAX_MAP_IMAGES = 30_000
+
 
 @dataclass(frozen=True)
 class BiasResult:
@@ -186,22 +190,26 @@ def analyse_bias(
     seconds["slices"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    maps = None
+    maps, index = None, np.arange(len(images))
     if attribute is not None:
-        maps = normalised_attributions(attribute, images, preds, progress)
-    confusions = analyse_confusions(images, labels, probs, preds_after, maps, seed)
+        index = map_sample(len(images), seed)
+        sampled = len(index) < len(images)
+        map_images = images[index] if sampled else images
+        map_sources = [sources[i] for i in index] if sampled and sources is not None else sources
+        maps = normalised_attributions(attribute, map_images, preds[index], progress)
+    confusions = analyse_confusions(images, labels, probs, preds_after, maps, seed, map_index=index)
     localisation = None
     if maps is not None:
         sink = confusions.sink.index if confusions.sink else None
-        localisation = localise(maps, labels, preds, sink, class_names, seed)
+        localisation = localise(maps, labels[index], preds[index], sink, class_names, seed)
     seconds["localisation_confusions"] = time.perf_counter() - start
     off_face, clusters = None, None
     if maps is not None:
         start = time.perf_counter()
-        off_face = off_face_shares(maps, preds, n_classes, seed)
+        off_face = off_face_shares(maps, preds[index], n_classes, seed)
         seconds["off_face"] = time.perf_counter() - start
         start = time.perf_counter()
-        clusters = spray(maps, preds, images, n_classes, seed, sources)
+        clusters = spray(maps, preds[index], map_images, n_classes, seed, map_sources)
         seconds["spray"] = time.perf_counter() - start
     return BiasResult(
         class_names=tuple(class_names), n_images=len(images), seed=seed, probes=effects,
@@ -211,6 +219,15 @@ def analyse_bias(
         example_image=_example(images, labels, probs), seconds=seconds, reference=ref_run,
         triggers=triggers, off_face=off_face, spray=clusters,
     )
+
+
+def map_sample(n_images: int, seed: int, most: int | None = None) -> np.ndarray:
+    """Indices of the images whose attribution maps are computed: all up to ``most``
+    (``MAX_MAP_IMAGES``), else a seeded uniform sample of ``most`` in split order."""
+    most = MAX_MAP_IMAGES if most is None else most
+    if n_images <= most:
+        return np.arange(n_images)
+    return np.sort(np.random.default_rng(seed).choice(n_images, most, replace=False))
 
 
 def _labeller(classifier: Classifier):

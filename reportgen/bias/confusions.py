@@ -103,12 +103,13 @@ def find_sink(labels: np.ndarray, preds: np.ndarray, n_classes: int, seed: int) 
 
 def analyse_confusions(
     images: np.ndarray, labels: np.ndarray, probs: np.ndarray, preds_after: np.ndarray,
-    maps: np.ndarray | None, seed: int,
+    maps: np.ndarray | None, seed: int, map_index: np.ndarray | None = None,
 ) -> ConfusionResult:
     """Top ``N_PAIRS`` confusions and the sink class.
 
     images (N, h, w) uint8; labels (N,); probs (N, K) on the originals; preds_after (P, N)
-    under each probe; maps (N, h, w) normalised |attribution| or None (no difference maps).
+    under each probe; maps (M, h, w) normalised |attribution| of the images ``map_index`` (M,)
+    (all N when None), or None (no difference maps).
     """
     n_classes = probs.shape[1]
     preds = probs.argmax(axis=1)
@@ -116,7 +117,7 @@ def analyse_confusions(
     errors = matrix - np.diag(np.diag(matrix))
     order = np.argsort(-errors, axis=None, kind="stable")[:N_PAIRS]
     pairs = [
-        _pair(int(a), int(b), images, labels, probs, preds, preds_after, maps, seed)
+        _pair(int(a), int(b), images, labels, probs, preds, preds_after, maps, seed, map_index)
         for a, b in zip(*np.unravel_index(order, errors.shape))
         if errors[a, b] > 0
     ]
@@ -125,13 +126,15 @@ def analyse_confusions(
 
 def _pair(a: int, b: int, images: np.ndarray, labels: np.ndarray, probs: np.ndarray,
           preds: np.ndarray, preds_after: np.ndarray, maps: np.ndarray | None,
-          seed: int) -> ConfusionPair:
+          seed: int, map_index: np.ndarray | None = None) -> ConfusionPair:
     wrong = (labels == a) & (preds == b)
     right = (labels == a) & (preds == a)
     changes, cis = class_rate_changes(preds, preds_after, b, labels == a, seed)
     difference = None
-    if maps is not None and wrong.any() and right.any():
-        difference = np.nanmean(maps[wrong], axis=0) - np.nanmean(maps[right], axis=0)
+    mapped = slice(None) if map_index is None else map_index
+    if maps is not None and wrong[mapped].any() and right[mapped].any():
+        difference = (np.nanmean(maps[wrong[mapped]], axis=0)
+                      - np.nanmean(maps[right[mapped]], axis=0))
     candidates = np.flatnonzero(wrong)
     examples = candidates[np.argsort(-probs[candidates, b], kind="stable")[:N_EXAMPLES]]
     return ConfusionPair(a, b, int(wrong.sum()), float(wrong.sum() / (labels == a).sum()),

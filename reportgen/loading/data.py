@@ -16,7 +16,7 @@ from reportgen.loading.csvfile import check_csv_header, decode_pixel_rows, read_
 from reportgen.loading.dataset import FER2013_CLASSES, Dataset
 from reportgen.loading.folders import load_folders
 from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits
-from reportgen.loading.parquet import read_parquet_part
+from reportgen.loading.parquet import read_parquet_parts
 from reportgen.loading.parts import assemble
 from reportgen.loading.shards import CSV_SUFFIXES, PARQUET_SUFFIX, load_shards, shard_files
 
@@ -45,8 +45,8 @@ def load_dataset(
     elif name.endswith(CSV_SUFFIXES):
         dataset = load_csv(path, split, class_names, skip_bad, limits)
     elif name.endswith(PARQUET_SUFFIX):
-        part = read_parquet_part(path, split, len(class_names), limits)
-        dataset = assemble(path, [part], split, class_names, skip_bad)
+        dataset = assemble(path, read_parquet_parts(path, split, len(class_names), limits),
+                           split, class_names, skip_bad)
     else:
         raise InputError(f"{path}: {UNSUPPORTED}")
     if len(dataset.labels) == 0:

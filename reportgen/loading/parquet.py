@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ IMAGE_COLUMNS = ("image", "pixels", "img")
 LABEL_COLUMNS = ("label", "emotion")
 SPLIT_COLUMNS = ("usage", "split")
 BATCH_ROWS = 1024
+PART_ROWS = 32_768  # rows per Part: ~75 MB of 48×48 images, then handed to the sink
 
 
 def check_parquet_file(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> tuple[str, str, str | None]:
@@ -76,9 +78,11 @@ def _readable_image_type(kind: pa.DataType) -> bool:
         pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list))
 
 
-def read_parquet_part(path: Path, split: str | None, n_classes: int,
-                      limits: InputLimits = DEFAULT_LIMITS, prefix: str = "", n_before: int = 0) -> Part:
-    """One Parquet file's rows of ``split`` (all rows when None), decoded batch by batch."""
+def read_parquet_parts(path: Path, split: str | None, n_classes: int,
+                       limits: InputLimits = DEFAULT_LIMITS, prefix: str = "",
+                       n_before: int = 0) -> Iterator[Part]:
+    """One Parquet file's rows of ``split`` (all rows when None), decoded batch by batch and
+    yielded ``PART_ROWS`` rows at a time, so a file of any size is never whole in memory."""
     file = _open(path, limits)
     image_col, label_col, split_col = _columns(path, file)
     if split is not None and split_col is None:
@@ -91,6 +95,7 @@ def read_parquet_part(path: Path, split: str | None, n_classes: int,
     usages: set[str] = set()
     conversions: Counter[str] = Counter()
     first_row = 1  # of the batch being read, for the error message
+    n_read = 0  # images of this file in earlier parts
     try:
         for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=columns):
             numbers = np.arange(first_row, first_row + batch.num_rows)
@@ -112,10 +117,21 @@ def read_parquet_part(path: Path, split: str | None, n_classes: int,
             rows += kept.tolist()
             labels.append(np.asarray(batch.column(label_col).filter(mask), dtype=np.int64))
             images.append(decoded)
-            check_decoded_size(path, n_before + len(rows), limits)
+            check_decoded_size(path, n_before + n_read + len(rows), limits)
             first_row += batch.num_rows
+            if len(rows) >= PART_ROWS:
+                yield _part(path, prefix, rows, labels, images, bad, usages, conversions, n_classes)
+                n_read += len(rows)
+                rows, labels, images, bad, usages, conversions = [], [], [], [], set(), Counter()
     except (pa.ArrowException, OSError) as err:
         raise InputError(f"{path}: cannot read Parquet rows from {first_row}: {_first_line(err)}") from None
+    if rows or bad or usages or not n_read:
+        yield _part(path, prefix, rows, labels, images, bad, usages, conversions, n_classes)
+
+
+def _part(path: Path, prefix: str, rows: list[int], labels: list[np.ndarray],
+          images: list[np.ndarray], bad: list[tuple[int, str]], usages: set[str],
+          conversions: Counter[str], n_classes: int) -> Part:
     part = Part(path, prefix, rows,
                 np.concatenate(labels) if labels else np.zeros(0, np.int64),
                 np.concatenate(images) if images else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8),

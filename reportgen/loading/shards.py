@@ -14,7 +14,7 @@ from reportgen.errors import InputError
 from reportgen.loading.csvfile import check_csv_header, read_csv_part
 from reportgen.loading.dataset import Dataset
 from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits
-from reportgen.loading.parquet import check_parquet_file, read_parquet_part
+from reportgen.loading.parquet import check_parquet_file, read_parquet_parts
 from reportgen.loading.parts import Part, assemble, check_decoded_size
 
 CSV_SUFFIXES = (".csv", ".csv.gz")
@@ -48,21 +48,23 @@ def load_shards(folder: Path, files: list[Path], split: str | None, class_names:
     """Read ``files`` (from ``shard_files``) in order into one Dataset."""
     check_shards(files, limits)
 
-    def parts() -> Iterator[Part]:  # one file at a time: assemble spills each before the next
+    def parts() -> Iterator[Part]:  # a part at a time: assemble spills each before the next
         n_images = 0
         for file in files:
-            part = read_part(file, split, len(class_names), limits, f"{file.name} ", n_images)
-            n_images += len(part.rows)
-            check_decoded_size(folder, n_images, limits)
-            yield part
-            del part  # before the next file is read
+            for part in read_parts(file, split, len(class_names), limits, f"{file.name} ", n_images):
+                n_images += len(part.rows)
+                check_decoded_size(folder, n_images, limits)
+                yield part
+                del part  # before the next one is read
 
     return assemble(folder, parts(), split, class_names, skip_bad)
 
 
-def read_part(file: Path, split: str | None, n_classes: int, limits: InputLimits, prefix: str = "",
-              n_before: int = 0) -> Part:
-    """One CSV or Parquet file's rows of ``split``; ``n_before`` images are already held."""
+def read_parts(file: Path, split: str | None, n_classes: int, limits: InputLimits, prefix: str = "",
+               n_before: int = 0) -> Iterator[Part]:
+    """One CSV or Parquet file's rows of ``split`` (Parquet: in several parts); ``n_before``
+    images come before them."""
     if file.name.lower().endswith(PARQUET_SUFFIX):
-        return read_parquet_part(file, split, n_classes, limits, prefix, n_before)
-    return read_csv_part(file, split, n_classes, limits, prefix)
+        yield from read_parquet_parts(file, split, n_classes, limits, prefix, n_before)
+    else:
+        yield read_csv_part(file, split, n_classes, limits, prefix)
