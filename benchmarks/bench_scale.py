@@ -24,9 +24,11 @@ Columns of the run table:
   tree MB     peak of the summed RSS of the gate process and all its descendants (Ray's
               raylet and workers), sampled every 0.5 s with psutil; shared pages such as Ray's
               object store count once per process that maps them, so this over-counts. With
-              ``--ray-address`` the remote cluster's processes are not in the tree.
+              ``--ray-address`` the remote cluster's processes are not in the tree. Being
+              sampled, it can miss a short peak and read below ``driver MB``.
   x base      driver peak / baseline peak
-  B/image     (driver peak - baseline peak) / images, in bytes
+  B/image     (driver peak - baseline peak) / images, in bytes; at small sizes mostly gate's
+              fixed memory above the baseline, spread over few images
   img/s       images / wall s
   img/s/core  img/s / cores of this machine (``--cores``, default ``os.cpu_count()``)
 
@@ -258,7 +260,7 @@ def print_projection(costs: list[Cost], n_images: int, nodes: list[int], cores_p
           f"Assumes per-image work scales linearly over all cores and a fixed driver overhead; "
           f"the cost per image was measured on this machine's {cores} cores.")
     print(f"{'executor':>8} {'core-s/image':>12} {'overhead s':>10} "
-          + " ".join(f"{f'{count} nodes':>9}" for count in nodes))
+          + " ".join(f"{f'{count} node' + 's' * (count != 1):>9}" for count in nodes))
     for cost in costs:
         walls = [project_wall(cost, n_images, count, cores_per_node) for count in nodes]
         print(f"{cost.executor:>8} {cost.core_s_per_image:>12.5f} {cost.overhead_s:>10.1f} "
@@ -356,18 +358,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"baseline (import TensorFlow, load the model): {baseline_mb:,.0f} MB peak; "
           f"{args.cores} cores", flush=True)
     runs, ok = run_all(args, sizes, baseline_mb)
-    if runs:
-        nodes = [int(count) for count in args.nodes.split(",")]
-        costs = costs_of(runs, args.cores)
+    nodes = [int(count) for count in args.nodes.split(",")]
+    costs = costs_of(runs, args.cores)
+    if costs:
         print_projection(costs, args.project_images, nodes, args.cores_per_node, args.cores)
-        if args.json:
-            projection = [{**asdict(cost), "images": args.project_images,
-                           "cores_per_node": args.cores_per_node,
-                           "wall_s_by_nodes": {count: project_wall(cost, args.project_images, count,
-                                                                   args.cores_per_node)
-                                               for count in nodes}} for cost in costs]
-            write_json(args.json, baseline_mb, args.cores,
-                       [run_row(run, baseline_mb, args.cores) for run in runs], projection)
+    if args.json:
+        projection = [{**asdict(cost), "images": args.project_images,
+                       "cores_per_node": args.cores_per_node,
+                       "wall_s_by_nodes": {count: project_wall(cost, args.project_images, count,
+                                                               args.cores_per_node)
+                                           for count in nodes}} for cost in costs]
+        write_json(args.json, baseline_mb, args.cores,
+                   [run_row(run, baseline_mb, args.cores) for run in runs], projection)
     return 0 if ok else 1
 
 
