@@ -14,7 +14,8 @@ writes the sets and stops. Each executor then runs ``python -m reportgen gate --
 child; exit 1 (checks failed) counts as a run, any other failure stops that executor. With
 ``--skip-missing-executor`` a gate that rejects ``--executor E`` is reported and skipped.
 
-A baseline child (imports TensorFlow and loads the model, no data) is measured first.
+A baseline child (imports TensorFlow and loads the model, no data) is measured first, three
+times; its median peak is the baseline.
 
 Columns of the run table:
   images      images in the audit
@@ -178,12 +179,18 @@ def check_exit(child: ChildRun, timeout_s: float) -> None:
         raise BenchFailure(f"exit {child.returncode}: {child.stderr[-600:]}")
 
 
-def measure_baseline(model: Path) -> float:
-    """Peak RSS in MB of a child that imports TensorFlow and loads ``model``, nothing else."""
-    child = run_child([sys.executable, "-c", BASELINE, str(model)])
-    if child.returncode != 0:
-        raise BenchFailure(f"baseline: exit {child.returncode}: {child.stderr[-600:]}")
-    return child.peak_kb / 1024
+def measure_baseline(model: Path, repeats: int = 3) -> list[float]:
+    """Peak RSS in MB, sorted, of ``repeats`` children that import TensorFlow and load ``model``.
+
+    Repeated because one in a few such children peaks ~400 MB higher (seen on 2 busy cores).
+    """
+    peaks = []
+    for _ in range(repeats):
+        child = run_child([sys.executable, "-c", BASELINE, str(model)])
+        if child.returncode != 0:
+            raise BenchFailure(f"baseline: exit {child.returncode}: {child.stderr[-600:]}")
+        peaks.append(child.peak_kb / 1024)
+    return sorted(peaks)
 
 
 # -- projection --------------------------------------------------------------------------------
@@ -351,12 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.prepare_only:
         return 0
     try:
-        baseline_mb = measure_baseline(args.model)
+        baselines = measure_baseline(args.model)
     except BenchFailure as err:
         print(err, file=sys.stderr)
         return 1
-    print(f"baseline (import TensorFlow, load the model): {baseline_mb:,.0f} MB peak; "
-          f"{args.cores} cores", flush=True)
+    baseline_mb = baselines[len(baselines) // 2]
+    print(f"baseline (import TensorFlow, load the model): {baseline_mb:,.0f} MB peak, the median "
+          f"of {', '.join(f'{mb:,.0f}' for mb in baselines)}; {args.cores} cores", flush=True)
     runs, ok = run_all(args, sizes, baseline_mb)
     nodes = [int(count) for count in args.nodes.split(",")]
     costs = costs_of(runs, args.cores)

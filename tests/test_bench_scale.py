@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
-from bench_memory import ChildRun, run_child
+from bench_memory import ChildRun, peak_of, run_child
 from bench_scale import (
     BenchFailure,
     Cost,
@@ -102,6 +102,8 @@ def test_run_child_passes_the_exit_code_and_kills_past_its_timeout() -> None:
     assert run_child([sys.executable, "-c", "raise SystemExit(3)"]).returncode == 3
     slept = run_child([sys.executable, "-c", "import time; time.sleep(60)"], timeout=0.5)
     assert slept.timed_out and slept.returncode == -9
+    peak_kb, _, stdout = peak_of([sys.executable, "-c", "print(7)"])
+    assert peak_kb > 0 and stdout == "7\n"
 
 
 def test_tree_rss_sums_a_live_process_and_is_zero_once_gone() -> None:
