@@ -86,7 +86,7 @@ def max_data_mb(n_images: int) -> int:
 # -- measuring ---------------------------------------------------------------------------------
 
 class MissingExecutor(Exception):
-    """gate does not know ``--executor`` or this executor (exit 2 from its option parser)."""
+    """gate does not know ``--executor``, or refuses this executor (unknown, or not installed)."""
 
 
 class BenchFailure(Exception):
@@ -169,8 +169,8 @@ def run_gate(model: Path, data: Path, n_images: int, executor: str, ray_address:
 
 def check_exit(child: ChildRun, timeout_s: float) -> None:
     """Raise MissingExecutor or BenchFailure unless gate ran: exit 0, or 1 for failed checks."""
-    rejected = ("No such option" in child.stderr
-                or "Invalid value for '--executor'" in child.stderr)
+    rejected = any(sign in child.stderr for sign in (
+        "No such option: --executor", "Invalid value for '--executor'", "error: --executor"))
     if child.returncode == 2 and rejected:
         raise MissingExecutor(child.stderr.strip().splitlines()[-1].strip("│ "))
     if child.timed_out:

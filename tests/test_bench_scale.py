@@ -92,6 +92,8 @@ def test_failed_checks_are_a_run_and_other_exits_are_failures() -> None:
     check_exit(_child(1, "check failed: accuracy"), 60)
     with pytest.raises(MissingExecutor, match="No such option"):
         check_exit(_child(2, "reportgen: error: No such option: --executor (see …)\n"), 60)
+    with pytest.raises(MissingExecutor, match="not installed"):
+        check_exit(_child(2, "reportgen: error: --executor ray: Ray is not installed; …"), 60)
     with pytest.raises(BenchFailure, match="exit 2"):
         check_exit(_child(2, "reportgen: error: no such file"), 60)
     with pytest.raises(BenchFailure, match="timeout"):
