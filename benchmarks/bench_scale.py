@@ -176,7 +176,7 @@ def check_exit(child: ChildRun, timeout_s: float) -> None:
     if child.timed_out:
         raise BenchFailure(f"ran past --timeout {timeout_s:.0f} s and was killed")
     if child.returncode not in (0, 1):
-        raise BenchFailure(f"exit {child.returncode}: {child.stderr[-600:]}")
+        raise BenchFailure(f"exit {child.returncode}: {child.stderr[-600:].strip()}")
 
 
 def measure_baseline(model: Path, repeats: int = 3) -> list[float]:
