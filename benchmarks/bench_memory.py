@@ -15,10 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -34,23 +38,66 @@ print(len(dataset.labels))
 """
 
 
-def peak_of(command: list[str]) -> tuple[int, float, str]:
-    """Run ``command`` as a child; return (its peak RSS in KB, wall seconds, stdout).
+@dataclass(frozen=True)
+class ChildRun:
+    """How one child process ended: its exit code, peak RSS in KB, wall seconds and output."""
+
+    returncode: int
+    peak_kb: int
+    seconds: float
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+
+
+def run_child(command: list[str], timeout: float | None = None,
+              on_start: Callable[[int], None] | None = None) -> ChildRun:
+    """Run ``command`` as a child in a session of its own and wait for it; never raises on its exit.
 
     ``os.wait4`` gives this child's own rusage; RUSAGE_CHILDREN would be a maximum over all.
+    Past ``timeout`` seconds, or on Ctrl-C, the child's whole process group is killed. ``on_start`` gets the
+    child's pid as soon as it runs (to sample it from outside).
     """
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err, env=_env())
-        _, status, usage = os.wait4(child.pid, 0)
+        child = subprocess.Popen(command, stdout=out, stderr=err, env=_env(), start_new_session=True)
+        if on_start is not None:
+            on_start(child.pid)
+        killed = threading.Event()
+        timer = threading.Timer(timeout or 0, _kill_group, (child.pid, killed))
+        if timeout:
+            timer.start()
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        except BaseException:  # Ctrl-C: its own session does not get the SIGINT
+            _kill_group(child.pid, killed)
+            raise
         seconds = time.perf_counter() - start
+        timer.cancel()
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        if child.returncode not in (0, 1):
-            sys.exit(f"{' '.join(command[:4])} failed (exit {child.returncode}): "
-                     f"{err.read().decode()[-400:]}")
-        return usage.ru_maxrss, seconds, out.read().decode()  # ru_maxrss is in KB on Linux
+        return ChildRun(child.returncode, usage.ru_maxrss, seconds,  # ru_maxrss: KB on Linux
+                        out.read().decode(), err.read().decode(), killed.is_set())
+
+
+def _kill_group(pid: int, killed: threading.Event) -> None:
+    killed.set()
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:  # it ended on its own meanwhile
+        pass
+
+
+def peak_of(command: list[str]) -> tuple[int, float, str]:
+    """Run ``command`` as a child; return (its peak RSS in KB, wall seconds, stdout).
+
+    Exits the benchmark when the child fails (any exit code but 0, or 1 for failed checks).
+    """
+    run = run_child(command)
+    if run.returncode not in (0, 1):
+        sys.exit(f"{' '.join(command[:4])} failed (exit {run.returncode}): {run.stderr[-400:]}")
+    return run.peak_kb, run.seconds, run.stdout
 
 
 def _env() -> dict[str, str]:

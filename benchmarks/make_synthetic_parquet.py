@@ -10,12 +10,18 @@ time, so memory stays at a few batches whatever N is. Columns: ``image`` (2304 u
 a fixed-size list), ``label`` (int64) and ``Usage`` (``--usage``, default ``PublicTest``).
 The same seed and N give the same files. Feed the folder to ``reportgen gate --data OUT_DIR``;
 over 512 MiB of decoded images (about 233k images) it needs ``--max-data-mb``.
+
+Old ``part-*.parquet`` files in OUT_DIR are removed first; a ``.complete.json`` marker (a dot
+file, which the Parquet folder loader skips) is written last, with the recipe and every shard's
+size, so ``ensure_set`` can reuse a finished set and redo an interrupted one.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +31,20 @@ import pyarrow.parquet as pq
 from reportgen.loading.data import load_dataset
 
 SHIFT = 3  # pixels, at most, in each direction
+MARKER = ".complete.json"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a synthetic set's content: the same recipe, the same files."""
+
+    images: int
+    seed: int = 0
+    shard_rows: int = 100_000
+    batch: int = 10_000  # rows per row group; each batch has a random stream of its own
+    usage: str = "PublicTest"
+    source: str = "/work/shared/fer2013"
+    split: str = "PublicTest"
 
 
 def augment(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -69,6 +89,42 @@ def write_shards(out_dir: Path, images: np.ndarray, labels: np.ndarray, n_images
     return paths
 
 
+def write_set(out_dir: Path, recipe: Recipe) -> list[Path]:
+    """Write the set ``recipe`` describes to ``out_dir``, replacing any shards there; its marker
+    goes last. Returns the shards' paths."""
+    (out_dir / MARKER).unlink(missing_ok=True)
+    for stale in out_dir.glob("part-*.parquet"):
+        stale.unlink()
+    source = load_dataset(Path(recipe.source), recipe.split or None)
+    paths = write_shards(out_dir, source.images, source.labels, recipe.images, recipe.seed,
+                         recipe.shard_rows, recipe.batch, recipe.usage)
+    marker = {**asdict(recipe), "shards": {path.name: path.stat().st_size for path in paths}}
+    (out_dir / MARKER).write_text(json.dumps(marker, indent=1))
+    return paths
+
+
+def is_complete(out_dir: Path, recipe: Recipe) -> bool:
+    """True when ``out_dir``'s marker records ``recipe`` and every shard it lists is there at the
+    size recorded."""
+    try:
+        marker = json.loads((out_dir / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    shards = marker.pop("shards", None)
+    if marker != asdict(recipe) or not isinstance(shards, dict) or not shards:
+        return False
+    return all((out_dir / name).is_file() and (out_dir / name).stat().st_size == size
+               for name, size in shards.items())
+
+
+def ensure_set(out_dir: Path, recipe: Recipe) -> bool:
+    """Write the set unless a complete one of the same recipe is there; True when it wrote."""
+    if is_complete(out_dir, recipe):
+        return False
+    write_set(out_dir, recipe)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out_dir", type=Path)
@@ -82,9 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.batch > args.shard_rows or args.shard_rows % args.batch:
         parser.error("--shard-rows must be a multiple of --batch")
-    source = load_dataset(args.source, args.split or None)
-    write_shards(args.out_dir, source.images, source.labels, args.images, args.seed,
-                 args.shard_rows, args.batch, args.usage)
+    write_set(args.out_dir, Recipe(args.images, args.seed, args.shard_rows, args.batch,
+                                   args.usage, str(args.source), args.split))
     return 0
 
 
