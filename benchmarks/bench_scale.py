@@ -148,20 +148,21 @@ def tree_rss(pid: int) -> int:
 
 
 def gate_command(model: Path, data: Path, out: Path, n_images: int, executor: str,
-                 ray_address: str | None) -> list[str]:
+                 ray_address: str | None, reference: Path | None = None) -> list[str]:
     command = [sys.executable, "-m", "reportgen", "gate", "--model", str(model), "--data",
                str(data), "--out", str(out), "--quiet", "--max-data-mb", str(max_data_mb(n_images)),
                "--executor", executor]
+    command += ["--reference-model", str(reference)] if reference else []
     return command + (["--ray-address", ray_address] if ray_address else [])
 
 
 def run_gate(model: Path, data: Path, n_images: int, executor: str, ray_address: str | None,
-             timeout_s: float) -> Run:
+             timeout_s: float, reference: Path | None = None) -> Run:
     """One gate run as a fresh child; raises MissingExecutor or BenchFailure."""
     tree = TreePeak()
     with tempfile.TemporaryDirectory() as out:
-        child = run_child(gate_command(model, data, Path(out), n_images, executor, ray_address),
-                          timeout_s, on_start=tree.start)
+        command = gate_command(model, data, Path(out), n_images, executor, ray_address, reference)
+        child = run_child(command, timeout_s, on_start=tree.start)
     tree_mb = tree.stop()
     check_exit(child, timeout_s)
     return Run(n_images, executor, child.seconds, child.peak_kb / 1024, tree_mb, child.returncode)
@@ -304,7 +305,7 @@ def run_all(args: argparse.Namespace, sizes: list[int], baseline_mb: float) -> t
                 continue
             try:
                 run = run_gate(args.model, dataset_dir(args.data_root, n_images), n_images,
-                               executor, args.ray_address, args.timeout)
+                               executor, args.ray_address, args.timeout, args.reference_model)
             except MissingExecutor as err:
                 dropped.add(executor)
                 ok = ok and args.skip_missing_executor
@@ -348,7 +349,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-missing-executor", action="store_true",
                         help="go on when gate rejects an --executor value")
     parser.add_argument("--prepare-only", action="store_true", help="write the data sets and stop")
-    return parser.parse_args(argv)
+    parser.add_argument("--reference-model", type=Path, help="passed to gate as --reference-model")
+    parser.add_argument("--stand-in", action="store_true",
+                        help="measure with tiny untrained models (benchmarks/stand_in_models.py): "
+                             "memory as with any model, times far below a real model's")
+    args = parser.parse_args(argv)
+    if args.stand_in:
+        from stand_in_models import write_stand_ins
+
+        args.model, args.reference_model = write_stand_ins(args.data_root / "stand_in_models")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
