@@ -74,7 +74,8 @@ ModelOpt = Annotated[Path, typer.Option(
 DataOpt = Annotated[Path, typer.Option(
     "--data", metavar="PATH", show_default=f"{SAMPLE} of FER2013",
     help="FER2013 as the Kaggle CSV (emotion,pixels,Usage; .csv.gz too), a folder of such CSV "
-         "shards, a Parquet file or folder of them (image + label columns), or an image-folder root.")]
+         "shards, a Parquet file or folder of them (image + label columns), a quoted glob of shards "
+         "('shards/part-*.parquet'), or an image-folder root.")]
 SplitOpt = Annotated[str | None, typer.Option(
     "--split", metavar="NAME",
     help="CSV: a Usage value (Training, PublicTest, PrivateTest). Folders: a split subfolder, "

@@ -20,7 +20,14 @@ from reportgen.gating.policy import Policy, load_policy
 from reportgen.loading.data import UNSUPPORTED
 from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits, require_regular_file
 from reportgen.loading.modelfile import check_model_file
-from reportgen.loading.shards import CSV_SUFFIXES, PARQUET_SUFFIX, check_shards, shard_files
+from reportgen.loading.shards import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIX,
+    check_shards,
+    is_pattern,
+    pattern_files,
+    shard_files,
+)
 from reportgen.report.output import check_targets
 
 REPORT_FILES = ("report.html", "report.pdf", "summary.json")
@@ -95,6 +102,9 @@ def check_data_path(data: Path, limits: InputLimits = DEFAULT_LIMITS) -> None:
     """The data exists and is a folder or a regular CSV or Parquet file whose header is right
     (every shard's, for a folder of shards)."""
     data = Path(data)
+    if is_pattern(data):  # a glob of shards: ``shards/*.parquet``
+        check_shards(pattern_files(data), limits)
+        return
     if not data.exists():
         raise InputError(f"{data}: data not found")
     if data.is_dir():

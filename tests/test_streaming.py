@@ -155,3 +155,29 @@ def test_a_parquet_file_is_read_in_parts_with_the_same_result(monkeypatch, tmp_p
     in_parts = load_dataset(path)
     np.testing.assert_array_equal(in_parts.images, whole.images)
     assert in_parts.sources == whole.sources and in_parts.sources[-1] == "row 350"
+
+
+def test_a_glob_of_shards_loads_like_their_folder(tmp_path, demo_data):
+    from reportgen.errors import InputError
+
+    images, labels = demo_data
+    for i, start in enumerate(range(0, len(labels), 100)):
+        folder = tmp_path / f"day{i % 2}"
+        folder.mkdir(exist_ok=True)
+        write_csv(folder / f"part-{i}.csv", images[start : start + 100], labels[start : start + 100])
+    loaded = load_dataset(tmp_path / "day*" / "part-*.csv")
+    assert len(loaded.labels) == 350
+    assert loaded.sources[0] == "day0/part-0.csv row 1" and loaded.sources[-1] == "day1/part-3.csv row 50"
+    one_folder = load_dataset(tmp_path / "day0" / "*.csv")
+    assert len(one_folder.labels) == 200 and one_folder.sources[0] == "part-0.csv row 1"
+    with pytest.raises(InputError, match="matches no CSV or Parquet files"):
+        load_dataset(tmp_path / "nothing-*.parquet")
+
+
+def test_cli_refuses_a_glob_that_matches_nothing_in_one_line(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "reportgen", "gate", "--data",
+                           str(tmp_path / "x-*.parquet"), "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=REPO, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip().endswith("x-*.parquet: matches no CSV or Parquet files")
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()

@@ -18,7 +18,14 @@ from reportgen.loading.folders import load_folders
 from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits
 from reportgen.loading.parquet import read_parquet_parts
 from reportgen.loading.parts import assemble
-from reportgen.loading.shards import CSV_SUFFIXES, PARQUET_SUFFIX, load_shards, shard_files
+from reportgen.loading.shards import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIX,
+    is_pattern,
+    load_shards,
+    pattern_files,
+    shard_files,
+)
 
 __all__ = ["FER2013_CLASSES", "check_csv_header", "decode_pixel_rows", "load_csv", "load_dataset",
            "load_other_splits"]
@@ -35,6 +42,9 @@ def load_dataset(
     """Load a split from a CSV/CSV.GZ or Parquet file, a folder of such shards, or an image-folder
     root; raise InputError on bad input."""
     path = Path(path)
+    if is_pattern(path):
+        dataset = load_shards(path, pattern_files(path), split, class_names, skip_bad, limits)
+        return _non_empty(dataset, path, split)
     if not path.exists():
         raise InputError(f"{path}: data not found")
     name = path.name.lower()
@@ -49,6 +59,10 @@ def load_dataset(
                            split, class_names, skip_bad)
     else:
         raise InputError(f"{path}: {UNSUPPORTED}")
+    return _non_empty(dataset, path, split)
+
+
+def _non_empty(dataset: Dataset, path: Path, split: str | None) -> Dataset:
     if len(dataset.labels) == 0:
         where = f"split '{split}'" if split else "the data"
         raise InputError(f"{path}: {where} holds no images")

@@ -7,6 +7,8 @@ would be, and the images decoded from all of them together by ``--max-data-mb``.
 
 from __future__ import annotations
 
+import glob
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,6 +36,26 @@ def shard_files(folder: Path) -> list[Path]:
     return csvs or parquets
 
 
+def is_pattern(path: Path) -> bool:
+    """A --data value with glob characters that names no existing file: a shard pattern."""
+    return not path.exists() and glob.has_magic(str(path))
+
+
+def pattern_files(pattern: Path) -> list[Path]:
+    """The CSV or Parquet files a glob pattern matches, sorted by path (``shards/*.parquet``,
+    ``data/part-*.csv.gz``); an InputError when it matches none or both kinds."""
+    files = sorted(Path(match) for match in glob.glob(str(pattern), recursive=True)
+                   if Path(match).is_file() and not Path(match).name.startswith("."))
+    csvs = [file for file in files if file.name.lower().endswith(CSV_SUFFIXES)]
+    parquets = [file for file in files if file.name.lower().endswith(PARQUET_SUFFIX)]
+    if csvs and parquets:
+        raise InputError(f"{pattern}: matches both CSV shards ({csvs[0].name}…) and Parquet files "
+                         f"({parquets[0].name}…); match one kind")
+    if not (csvs or parquets):
+        raise InputError(f"{pattern}: matches no CSV or Parquet files")
+    return csvs or parquets
+
+
 def check_shards(files: list[Path], limits: InputLimits = DEFAULT_LIMITS) -> None:
     """Every shard's header (CSV) or schema (Parquet) is right, before any body is read."""
     for file in files:
@@ -50,8 +72,11 @@ def load_shards(folder: Path, files: list[Path], split: str | None, class_names:
 
     def parts() -> Iterator[Part]:  # a part at a time: assemble spills each before the next
         n_images = 0
+        # named from their common folder: the file name in one folder, a relative path beyond
+        root = Path(os.path.commonpath([file.parent for file in files])) if files else folder
         for file in files:
-            for part in read_parts(file, split, len(class_names), limits, f"{file.name} ", n_images):
+            name = file.relative_to(root).as_posix()
+            for part in read_parts(file, split, len(class_names), limits, f"{name} ", n_images):
                 n_images += len(part.rows)
                 check_decoded_size(folder, n_images, limits)
                 yield part
