@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,9 +186,33 @@ def _near_duplicate_ids(images: ImageArray, usable: np.ndarray) -> np.ndarray:
     """(N,) component id: images within ``NEAR_HAMMING`` bits share an id (transitively)."""
     n_images = len(images)
     hashes = np.concatenate([perceptual_hashes(chunk) for chunk in _chunks(images)])
-    row, col = near_pairs(hashes, np.flatnonzero(usable))
-    graph = coo_matrix((np.ones(len(row)), (row, col)), shape=(n_images, n_images))
+    rows, cols, held = [], [], 0
+    for row, col in near_pairs(hashes, np.flatnonzero(usable)):
+        rows.append(row)
+        cols.append(col)
+        held += len(row)
+        if held > MAX_EDGES:  # a split of many look-alikes: keep only who is joined to whom
+            rows, cols = _spanning_edges(_components(rows, cols, n_images))
+            held = len(rows[0])
+    return _components(rows, cols, n_images)
+
+
+MAX_EDGES = 4_000_000  # near pairs held before they are reduced to one edge per image
+
+
+def _components(rows: list[np.ndarray], cols: list[np.ndarray], n_images: int) -> np.ndarray:
+    row = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    col = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    graph = coo_matrix((np.ones(len(row), np.int8), (row, col)), shape=(n_images, n_images))
     return connected_components(graph, directed=False)[1]
+
+
+def _spanning_edges(ids: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Edges joining every image to the first image of its component: the same components."""
+    present, lowest = np.unique(ids, return_index=True)  # the lowest index of each id
+    first = np.zeros(ids.max() + 1 if len(ids) else 0, np.int64)
+    first[present] = lowest
+    return [np.arange(len(ids))], [first[ids]]
 
 
 # 64 bits in NEAR_HAMMING + 1 runs: two hashes within NEAR_HAMMING bits agree on a whole run
@@ -197,15 +221,14 @@ _RUNS = np.array_split(np.arange(64), NEAR_HAMMING + 1)
 _PAIR_BLOCK = 4_000_000  # hash comparisons held at a time
 
 
-def near_pairs(hashes: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, cols): every ordered pair of ``candidates`` whose hashes are within
+def near_pairs(hashes: np.ndarray, candidates: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Blocks of (rows, cols): every ordered pair of ``candidates`` whose hashes are within
     ``NEAR_HAMMING`` bits (each pair possibly more than once; self-pairs omitted).
 
     The same pairs as comparing all N² of them, found by comparing only hashes that share one
     of the ``_RUNS`` bit runs: about N²/8192 comparisons per run on spread-out hashes.
     """
     values = hashes[candidates]
-    rows, cols = [], []
     for bits in _RUNS:
         run = (values >> np.uint64(bits[0])) & np.uint64((1 << len(bits)) - 1)
         order = np.argsort(run, kind="stable")
@@ -219,11 +242,8 @@ def near_pairs(hashes: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, 
                 distances = np.bitwise_count(values[block, None] ^ values[None, bucket])
                 i, j = np.nonzero(distances <= NEAR_HAMMING)
                 keep = block[i] != bucket[j]
-                rows.append(candidates[block[i[keep]]])
-                cols.append(candidates[bucket[j[keep]]])
-    if not rows:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(rows), np.concatenate(cols)
+                if keep.any():
+                    yield candidates[block[i[keep]]], candidates[bucket[j[keep]]]
 
 
 def _chunks(images: np.ndarray, size: int = 2048) -> list[np.ndarray]:

@@ -22,8 +22,8 @@ def test_near_pairs_equal_the_all_pairs_search():
              if k else np.uint64(0) for k in rng.integers(0, 7, 300)]
     hashes = np.concatenate([base, base[:300] ^ np.array(flips, np.uint64)])
     candidates = np.flatnonzero(rng.random(len(hashes)) < 0.9)
-    rows, cols = near_pairs(hashes, candidates)
-    found = set(zip(rows.tolist(), cols.tolist()))
+    found = {pair for rows, cols in near_pairs(hashes, candidates)
+             for pair in zip(rows.tolist(), cols.tolist())}
     expected = _all_pairs(hashes, candidates)
     assert found == expected and len(expected) > 100
 
@@ -32,5 +32,20 @@ def test_near_pairs_on_real_faces(demo_data):
     images = np.asarray(demo_data[0])
     hashes = perceptual_hashes(images)
     candidates = np.arange(len(images))
-    rows, cols = near_pairs(hashes, candidates)
-    assert set(zip(rows.tolist(), cols.tolist())) == _all_pairs(hashes, candidates)
+    found = {pair for rows, cols in near_pairs(hashes, candidates)
+             for pair in zip(rows.tolist(), cols.tolist())}
+    assert found == _all_pairs(hashes, candidates)
+
+
+def test_many_look_alikes_give_the_same_groups_in_bounded_edges(monkeypatch):
+    from reportgen.bias import hygiene
+
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (30, 48, 48), dtype=np.uint8)
+    copies = np.repeat(images, 12, axis=0)  # 12 look-alikes of each: 66 pairs per picture
+    noisy = np.clip(copies + rng.integers(-2, 3, copies.shape), 0, 255).astype(np.uint8)
+    usable = np.ones(len(noisy), bool)
+    whole = hygiene._near_duplicate_ids(noisy, usable)
+    monkeypatch.setattr(hygiene, "MAX_EDGES", 50)
+    np.testing.assert_array_equal(hygiene._near_duplicate_ids(noisy, usable), whole)
+    assert len(np.unique(whole)) < len(noisy)
