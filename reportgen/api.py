@@ -182,7 +182,7 @@ def audit(
     skip_bad_rows: bool = False,
     trust_model: bool = False,
     quiet: bool = True,
-    executor: str = "local",
+    executor: str | None = None,
     ray_address: str | None = None,
 ) -> Audit:
     """Audit ``model`` on ``data`` and return the result; nothing is written until ``save``.
@@ -192,13 +192,13 @@ def audit(
       ``(images, labels)``: images (N, H, W) or (N, H, W, 1|3), uint8 0–255 or float 0–1,
       0–255 or −1–1; labels (N,) class indices [the bundled demo sample].
     methods: attribution methods (None: the defaults, []: none). executor: where the model pass
-    runs, "local" or "ray" (``ray_address``: an existing cluster; see ``reportgen.executors``).
+    runs, "local" or "ray" [local; ray when ``ray_address``, an existing cluster, is given].
     Raises ``InputError`` on bad input, with a message naming the file or argument.
     """
     from reportgen.evaluation.select import SelectionRules
     from reportgen.preflight import check_executor
 
-    check_executor(executor, ray_address)
+    executor = check_executor(executor, ray_address)
     extra = {"methods": parse_methods(methods), "gradcam_layer": gradcam_layer,
              "rules": SelectionRules(borderline_gap, confident_p, cases_per_group, seed),
              "executor": executor, "ray_address": ray_address}
@@ -220,14 +220,14 @@ def gate(
     skip_bad_rows: bool = False,
     trust_model: bool = False,
     quiet: bool = True,
-    executor: str = "local",
+    executor: str | None = None,
     ray_address: str | None = None,
 ) -> Verdict:
     """Evaluate and probe ``model`` (no attributions, no figures) and return the policy's
     ``Verdict`` (``.passed``, ``.checks``, ``.failed``, ``.comparison``). Arguments as ``audit``."""
     from reportgen.preflight import check_executor
 
-    check_executor(executor, ray_address)
+    executor = check_executor(executor, ray_address)
     return _api_run("gate", model, data, split, seed, input_scale, class_names, policy, baseline,
                     batch_size, skip_bad_rows, trust_model, quiet,
                     {"executor": executor, "ray_address": ray_address}).verdict

@@ -123,13 +123,13 @@ ReferenceOpt = Annotated[Path | None, typer.Option(
     show_default="the bundled sample model for 7-class 48×48 FER2013, else none",
     help="A clean model trained on the same data, to tell this model's own shortcuts from effects "
          "that live in the data; 'none' for no reference.")]
-ExecutorOpt = Annotated[str, typer.Option(
-    "--executor", metavar="NAME",
+ExecutorOpt = Annotated[str | None, typer.Option(
+    "--executor", metavar="NAME", show_default="local, or ray with --ray-address",
     help="Where the model runs over the split: local (this process) or ray (a Ray cluster; "
          "needs the ray extra). Both give the same summary.json.")]
 RayAddressOpt = Annotated[str | None, typer.Option(
     "--ray-address", metavar="ADDR", show_default="a local Ray instance",
-    help="An existing Ray cluster to run on (with --executor ray), e.g. ray://head:10001 or auto.")]
+    help="An existing Ray cluster to run on (implies --executor ray), e.g. HEAD:6379 or auto.")]
 MlflowOpt = Annotated[bool, typer.Option(
     "--mlflow", help="Also log metrics, checks and the written files to the active MLflow "
                      "tracking URI (needs the mlflow extra).")]
@@ -327,14 +327,14 @@ def failed_line(check: Check) -> str:
 
 def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: int,
             class_names: str | None, skip_bad_rows: bool, trust_model: bool, batch_size: int,
-            limits: tuple[int, int, int, int], executor: str = "local",
+            limits: tuple[int, int, int, int], executor: str | None = None,
             ray_address: str | None = None) -> dict[str, Any]:
     from reportgen.loading.limits import InputLimits
     from reportgen.loading.pixels import InputScale
     from reportgen.preflight import check_executor, check_seed
 
     check_seed(seed)
-    check_executor(executor, ray_address)
+    executor = check_executor(executor, ray_address)
 
     try:
         scale = InputScale(input_scale)
@@ -385,7 +385,7 @@ def audit(
     max_image_pixels: MaxPixelsOpt = 4096 * 4096,
     max_model_mb: MaxModelOpt = 2048,
     reference_model: ReferenceOpt = None,
-    executor: ExecutorOpt = "local",
+    executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
 ) -> None:
@@ -426,7 +426,7 @@ def gate(
     max_image_pixels: MaxPixelsOpt = 4096 * 4096,
     max_model_mb: MaxModelOpt = 2048,
     reference_model: ReferenceOpt = None,
-    executor: ExecutorOpt = "local",
+    executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
 ) -> None:

@@ -85,17 +85,21 @@ def check_seed(seed: int) -> None:
         raise InputError(f"--seed: must be an integer from 0 to {MAX_SEED}, got {seed}")
 
 
-def check_executor(executor: str, ray_address: str | None) -> None:
-    """``--executor`` names an executor whose packages are installed; ``--ray-address`` goes with ray."""
+def check_executor(executor: str | None, ray_address: str | None) -> str:
+    """The executor to run: ``executor``, or ray when only ``--ray-address`` is given (else
+    local); an InputError when it is unknown, contradicts the address, or is not installed."""
     import importlib.util
 
+    if executor is None:
+        executor = "ray" if ray_address is not None else "local"
     if executor not in ("local", "ray"):
         raise InputError(f"--executor: '{executor}' is not one of local, ray")
     if ray_address is not None and executor != "ray":
-        raise InputError("--ray-address: needs --executor ray")
+        raise InputError("--ray-address: runs on a Ray cluster, not with --executor local")
     if executor == "ray" and importlib.util.find_spec("ray") is None:
         raise InputError("--executor ray: Ray is not installed; install the extra with "
                          "pip install 'reportgen[ray]'")
+    return executor
 
 
 def check_data_path(data: Path, limits: InputLimits = DEFAULT_LIMITS) -> None:

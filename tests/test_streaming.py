@@ -3,6 +3,7 @@ run on a spilled split gives the same summary.json as one in memory."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -181,3 +182,23 @@ def test_cli_refuses_a_glob_that_matches_nothing_in_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.strip().endswith("x-*.parquet: matches no CSV or Parquet files")
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--executor", "spark"], "--executor: 'spark' is not one of local, ray"),
+    (["--executor", "local", "--ray-address", "auto"],
+     "--ray-address: runs on a Ray cluster, not with --executor local"),
+])
+def test_cli_refuses_a_bad_executor_in_one_line(tmp_path, args, message):
+    done = subprocess.run([sys.executable, "-m", "reportgen", "gate", "--out", str(tmp_path / "o"),
+                           *args], capture_output=True, text=True, cwd=REPO, check=False)
+    assert done.returncode == 2 and done.stderr.strip() == f"reportgen: error: {message}"
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_ray_address_alone_chooses_ray():
+    from reportgen.preflight import check_executor
+
+    assert check_executor(None, None) == "local"
+    if importlib.util.find_spec("ray") is not None:
+        assert check_executor(None, "auto") == "ray"
