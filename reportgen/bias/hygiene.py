@@ -197,7 +197,7 @@ def _near_duplicate_ids(images: ImageArray, usable: np.ndarray) -> np.ndarray:
     return _components(rows, cols, n_images)
 
 
-MAX_EDGES = 4_000_000  # near pairs held before they are reduced to one edge per image
+MAX_EDGES = 1_000_000  # near pairs held (16 MB) before they are reduced to one edge per image
 
 
 def _components(rows: list[np.ndarray], cols: list[np.ndarray], n_images: int) -> np.ndarray:
