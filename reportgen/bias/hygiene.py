@@ -246,9 +246,11 @@ def near_pairs(hashes: np.ndarray, candidates: np.ndarray) -> Iterator[tuple[np.
                     yield candidates[block[i[keep]]], candidates[bucket[j[keep]]]
 
 
-def _chunks(images: np.ndarray, size: int = 2048) -> list[np.ndarray]:
-    """Views of ``size`` images at a time (one empty view for no images), for per-image work."""
-    return [images[i : i + size] for i in range(0, max(len(images), 1), size)]
+def _chunks(images: ImageArray, size: int = 2048) -> Iterator[np.ndarray]:
+    """``size`` images at a time (one empty chunk for no images), for per-image work. A
+    generator: on a spilled split each chunk is read from disk only when it is reached."""
+    for start in range(0, max(len(images), 1), size):
+        yield images[start : start + size]
 
 
 def _groups(ids: np.ndarray) -> list[np.ndarray]:

@@ -21,7 +21,7 @@ def test_slice_features_in_chunks_equal_one_call(monkeypatch, demo_data, name):
 
 def test_hygiene_hashes_and_spreads_in_chunks_equal_one_call(demo_data):
     images = np.asarray(demo_data[0])
-    chunks = hygiene._chunks(images, 7)
+    chunks = list(hygiene._chunks(images, 7))
     np.testing.assert_array_equal(np.concatenate([perceptual_hashes(c) for c in chunks]),
                                   perceptual_hashes(images))
     np.testing.assert_array_equal(np.concatenate([c.reshape(len(c), -1).std(axis=1) for c in chunks]),
