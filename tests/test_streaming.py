@@ -7,6 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -202,3 +203,46 @@ def test_a_ray_address_alone_chooses_ray():
     assert check_executor(None, None) == "local"
     if importlib.util.find_spec("ray") is not None:
         assert check_executor(None, "auto") == "ray"
+
+
+def test_no_stage_reads_a_spilled_split_whole(monkeypatch, tmp_path, demo_data, tiny_model_path):
+    """A gate run on 8,400 spilled images reads them in blocks of at most 2,048 (or a few
+    chosen cases), and never holds more than two blocks of them: the guard for bounded memory
+    at any N (a list of every block once read the whole split back)."""
+    from reportgen.api import gate
+    from reportgen.loading import store
+    from tests.test_shards import write_parquet
+
+    images, labels = demo_data
+    rng = np.random.default_rng(0)
+    many = np.clip(np.tile(np.asarray(images), (24, 1, 1)).astype(int)
+                   + rng.integers(-20, 21, (24 * len(labels), 48, 48)), 0, 255).astype(np.uint8)
+    path = write_parquet(tmp_path / "many.parquet", many, np.tile(labels, 24), None, kind="list",
+                         row_group_size=1000)
+    reads: list[int] = []
+    live = {"now": 0, "most": 0}  # bytes of pixels read and still referenced somewhere
+    original = store.SpilledImages._read_range
+
+    def release(size: int) -> None:
+        live["now"] -= size
+
+    def counted(self, start, stop):
+        reads.append(stop - start)
+        out = original(self, start, stop)
+        live["now"] += out.nbytes
+        live["most"] = max(live["most"], live["now"])
+        weakref.finalize(out, release, out.nbytes)
+        return out
+
+    def whole(self, dtype=None, copy=None):
+        raise AssertionError("the whole spilled split was read into memory")
+
+    monkeypatch.setattr(store.SpilledImages, "_read_range", counted)
+    monkeypatch.setattr(store.SpilledImages, "__array__", whole)
+    monkeypatch.setenv("REPORTGEN_SPILL_MB", "0")
+    monkeypatch.setenv("REPORTGEN_SPILL_DIR", str(tmp_path))
+    gate(tiny_model_path, path, class_names=[str(k) for k in range(7)])
+    assert reads and max(reads) <= store.BLOCK_IMAGES
+    assert sum(reads) >= 5 * len(many)  # every whole-split stage went through the blocks
+    # never more than two blocks' pixels alive at once (the split is 4.1 blocks)
+    assert live["most"] <= 2 * store.BLOCK_IMAGES * 48 * 48, live

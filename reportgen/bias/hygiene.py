@@ -137,6 +137,7 @@ def check_hygiene(
         digests += [hashlib.sha1(image.tobytes()).digest() for image in chunk]
         # per image: std's float64 copy of every pixel was 530 MB at 28,709 images
         stds.append(chunk.reshape(len(chunk), -1).std(axis=1))
+    del chunk  # the loop's last chunk would stay referenced through the stages below
     # 20 raw bytes each (void, not "S20", which would drop trailing zero bytes)
     digests = np.frombuffer(b"".join(digests), dtype=np.dtype((np.void, 20)))
     exact_ids = np.unique(digests, return_inverse=True)[1]
