@@ -29,7 +29,7 @@ IMAGE_COLUMNS = ("image", "pixels", "img")
 LABEL_COLUMNS = ("label", "emotion")
 SPLIT_COLUMNS = ("usage", "split")
 BATCH_ROWS = 1024
-PART_ROWS = 32_768  # rows per Part: ~75 MB of 48×48 images, then handed to the sink
+PART_ROWS = 8_192  # rows per Part: ~19 MB of 48×48 images, then handed to the sink
 
 
 def check_parquet_file(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> tuple[str, str, str | None]:

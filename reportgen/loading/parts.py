@@ -59,6 +59,15 @@ def check_labels(part: Part, n_classes: int) -> Part:
                 part.bad + out_of_range, part.usages, part.conversions)
 
 
+def _release_arrow_memory() -> None:
+    """Hand pyarrow's cached buffers (Parquet decoding) back to the system: mimalloc kept
+    ~140 MB of them after reading 300k images."""
+    import sys
+
+    if "pyarrow" in sys.modules:
+        sys.modules["pyarrow"].default_memory_pool().release_unused()
+
+
 def assemble(path: Path, parts: Iterable[Part], split: str | None, class_names: tuple[str, ...],
              skip_bad: bool) -> Dataset:
     """Concatenate ``parts`` in order into one Dataset; the first bad row is an InputError
@@ -96,6 +105,7 @@ def assemble(path: Path, parts: Iterable[Part], split: str | None, class_names: 
             more = f" (and {len(bad) - 1} more bad rows; --skip-bad-rows skips them)" if len(bad) > 1 else ""
             raise InputError(f"{file}: row {row} {problem}{more}")
         images = sink.finish()
+        _release_arrow_memory()
     except BaseException:
         sink.discard()
         raise
