@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.fft import dctn
@@ -145,10 +145,17 @@ def check_hygiene(
     blank = stds < BLANK_STD
     near_ids = _near_duplicate_ids(images, ~blank)
 
-    def make(indices: Sequence[int]) -> ImageGroup:
+    none = np.zeros((0, *images.shape[1:]), np.uint8)
+
+    def make(indices: Sequence[int]) -> ImageGroup:  # its images are read only if it is shown
         idx = tuple(int(i) for i in indices)
         return ImageGroup(idx, tuple(names[i] for i in idx), tuple(int(labels[i]) for i in idx),
-                          images[list(idx[:4])])
+                          none)
+
+    def shown(groups: list[ImageGroup], limit: int = N_EXAMPLES) -> list[ImageGroup]:
+        """``groups`` with the images of the first ``limit`` (those the report shows) read."""
+        return [replace(g, images=images[list(g.indices[:4])]) if n < limit else g
+                for n, g in enumerate(groups)]
 
     exact = [make(g) for g in _groups(exact_ids)]
     near = [make(g) for g in _groups(near_ids) if len(set(exact_ids[g])) > 1]
@@ -161,12 +168,19 @@ def check_hygiene(
     for split, others in (other_splits or {}).items():
         seen = {hashlib.sha1(image.tobytes()).digest() for image in np.asarray(others, np.uint8)}
         cross[split] = [make([i]) for i, digest in enumerate(digests) if bytes(digest) in seen]
-    return HygieneResult(tuple(class_names), len(images), exact, near, conflicting,
-                         [make([i]) for i in np.flatnonzero(blank)], cross,
+    # one (h, w) image per group and at most 4 for a few: 4 per group was ~0.8 KB per image
+    # of a split full of look-alikes
+    return HygieneResult(tuple(class_names), len(images), shown(exact), shown(near),
+                         shown(conflicting), shown([make([i]) for i in np.flatnonzero(blank)],
+                                                   _COLLECTED),
+                         {split: shown(groups, _COLLECTED) for split, groups in cross.items()},
                          find_marks(images, labels, len(class_names)))
 
 
-def _collect(groups: list[ImageGroup], keep: int = 8) -> ImageGroup:
+_COLLECTED = 8  # single-image groups shown together (near-blank, cross-split)
+
+
+def _collect(groups: list[ImageGroup], keep: int = _COLLECTED) -> ImageGroup:
     """Single-image groups gathered into one list for display."""
     return ImageGroup(
         tuple(i for g in groups for i in g.indices), tuple(s for g in groups for s in g.sources),
