@@ -181,6 +181,8 @@ def audit(
     batch_size: int = 256,
     skip_bad_rows: bool = False,
     trust_model: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
     quiet: bool = True,
 ) -> Audit:
     """Audit ``model`` on ``data`` and return the result; nothing is written until ``save``.
@@ -189,13 +191,15 @@ def audit(
       [the bundled sample model]. data: a path (FER2013 CSV, CSV or Parquet shards, or image folders) or
       ``(images, labels)``: images (N, H, W) or (N, H, W, 1|3), uint8 0–255 or float 0–1,
       0–255 or −1–1; labels (N,) class indices [the bundled demo sample].
-    methods: attribution methods (None: the defaults, []: none). Raises ``InputError`` on bad
-    input, with a message naming the file or argument.
+    methods: attribution methods (None: the defaults, []: none). executor: where the model runs
+    over the split, ``local`` or ``ray`` (the ``ray`` extra; ``ray_address`` an existing cluster).
+    Raises ``InputError`` on bad input, with a message naming the file or argument.
     """
     from reportgen.evaluation.select import SelectionRules
 
     extra = {"methods": parse_methods(methods), "gradcam_layer": gradcam_layer,
-             "rules": SelectionRules(borderline_gap, confident_p, cases_per_group, seed)}
+             "rules": SelectionRules(borderline_gap, confident_p, cases_per_group, seed),
+             **_executor(executor, ray_address)}
     return _api_run("audit", model, data, split, seed, input_scale, class_names, policy, baseline,
                     batch_size, skip_bad_rows, trust_model, quiet, extra)
 
@@ -213,12 +217,15 @@ def gate(
     batch_size: int = 256,
     skip_bad_rows: bool = False,
     trust_model: bool = False,
+    executor: str = "local",
+    ray_address: str | None = None,
     quiet: bool = True,
 ) -> Verdict:
     """Evaluate and probe ``model`` (no attributions, no figures) and return the policy's
     ``Verdict`` (``.passed``, ``.checks``, ``.failed``, ``.comparison``). Arguments as ``audit``."""
     return _api_run("gate", model, data, split, seed, input_scale, class_names, policy, baseline,
-                    batch_size, skip_bad_rows, trust_model, quiet, {}).verdict
+                    batch_size, skip_bad_rows, trust_model, quiet,
+                    _executor(executor, ray_address)).verdict
 
 
 def _api_run(command: str, model: Any, data: Any, split: str | None, seed: int, input_scale: str,
@@ -250,6 +257,13 @@ def _api_run(command: str, model: Any, data: Any, split: str | None, seed: int, 
     for note in outcome.result.notes:
         warnings.warn(note, stacklevel=3)
     return outcome
+
+
+def _executor(executor: str, ray_address: str | None) -> dict[str, Any]:
+    from reportgen.preflight import check_executor
+
+    check_executor(executor, ray_address)
+    return {"executor": executor, "ray_address": ray_address}
 
 
 def _path(value: str | Path | None) -> Path | None:
