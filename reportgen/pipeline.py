@@ -100,7 +100,7 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
         bias=bias,
         hygiene=hygiene,
         timings=dict(reporter.timings),
-        environment=environment(classifier),
+        environment=environment(classifier, passed.executor),
         notes=_notes(dataset, model_report),
     )
 
@@ -124,6 +124,7 @@ class _Passed:
     reference: ReferenceRun | None
     reference_model: ReferenceModel | None
     seconds: float
+    executor: str  # which executor ran the pass, and where (for the appendix)
 
 
 def _model_pass(
@@ -162,7 +163,7 @@ def _model_pass(
     outputs = np.where(finite[:, None], outputs, 1.0 / outputs.shape[1]).astype(np.float32)
     report = ModelReport(loaded, scale, softmax, int((~finite).sum()))
     passed = _Passed(job.probe_names, result.probe_preds, _reference_run(reference, result),
-                     reference.model if reference else None, seconds)
+                     reference.model if reference else None, seconds, executor.description)
     return report, classifier, outputs, passed
 
 
@@ -297,8 +298,9 @@ def _notes(dataset: Dataset, model: ModelReport) -> list[str]:
     return notes
 
 
-def environment(classifier: Classifier | None = None) -> dict[str, str]:
-    """Python, platform, package versions and the compute device, for the appendix."""
+def environment(classifier: Classifier | None = None, executor: str = "local") -> dict[str, str]:
+    """Python, platform, package versions, the compute device and the model pass's executor
+    (``local`` or ``ray (N actors at ADDR)``), for the appendix."""
     import tensorflow as tf
 
     info = {"python": sys.version.split()[0], "platform": platform.platform()}
@@ -309,4 +311,5 @@ def environment(classifier: Classifier | None = None) -> dict[str, str]:
             info[name] = "not installed"
     gpus = tf.config.list_physical_devices("GPU")
     info["device"] = f"GPU: {', '.join(g.name for g in gpus)}" if gpus else "CPU"
+    info["executor"] = executor
     return info

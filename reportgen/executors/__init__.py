@@ -103,6 +103,7 @@ class Executor(Protocol):
     """
 
     name: str
+    description: str  # what ran the last pass, for the appendix: "local", "ray (4 actors at …)"
 
     def model_pass(self, job: ModelPass, images: ImageArray, classifier: Classifier,
                    reference: Classifier | None, advance: Callable[[int], None] | None = None,
@@ -113,6 +114,7 @@ class LocalExecutor:
     """The blocks in order, in this process, with the classifiers already built."""
 
     name = "local"
+    description = "local"
 
     def model_pass(self, job: ModelPass, images: ImageArray, classifier: Classifier,
                    reference: Classifier | None, advance: Callable[[int], None] | None = None,
