@@ -4,12 +4,12 @@ of actors that each build the model (and the reference) once.
 How things reach the actors, so that one code path serves a local Ray, a cluster joined with
 ``--ray-address HEAD:6379`` and a Ray Client (``ray://HEAD:10001``):
 
-- **pixels** through the object store: the driver reads one block (``BLOCK_IMAGES`` images) at
-  a time, from memory or from the spill file, and ``ray.put``s it, so the driver never holds
-  more than one block of its own. The store holds every block until the pass ends (spilling
-  to disk beyond its capacity); a worker never needs the driver's files. The cost is one copy
-  of the split in the store and its transfer to the workers' nodes; actors reading a spill
-  file themselves would avoid that, but only on a shared file system.
+- **pixels**: on a local Ray, a spilled split (``SpilledImages``) is read by the actors
+  themselves, a block at a time, from the spill file: nothing is copied. Otherwise (a split in
+  memory, or a cluster at ``--ray-address``) through the object store: the driver reads one
+  block (``BLOCK_IMAGES`` images) at a time and ``ray.put``s it, so it never holds more than
+  one block of its own; the store holds every block until the pass ends (spilling to disk
+  beyond its capacity) and a worker never needs the driver's files.
 - **models** as their files' bytes (an in-memory Keras model is first saved as ``.keras``),
   written to a temporary folder on each actor and loaded with the same ``--trust-model``.
 - **results** as the same ``run_block`` dicts the local executor makes (compact: outputs and
@@ -46,7 +46,7 @@ from reportgen import executors
 from reportgen.errors import InputError
 from reportgen.executors import ModelPass, ModelSpec, PassOutputs, assemble_outputs, run_block
 from reportgen.loading.model import Classifier, LoadedModel
-from reportgen.loading.store import ImageArray
+from reportgen.loading.store import ImageArray, SpilledImages
 
 ACTOR_CPUS = 1
 # Ray Data's default is to restart actors and retry their blocks forever, so a block that
@@ -77,13 +77,18 @@ def _block_failed(message: str, start: int, stop: int) -> BlockFailed:
 class BlockRunner:
     """One actor: builds the classifiers once, then runs ``run_block`` on each block it is given.
 
-    ``blocks[i]`` is block i's ``(start, stop, ObjectRef of (n, h, w) uint8 pixels)``.
+    ``blocks[i]`` is block i's ``(start, stop, ObjectRef of (n, h, w) uint8 pixels)``, or
+    ``(start, stop, None)`` when the actor reads ``source[start:stop]`` itself (a spill file).
     """
 
-    def __init__(self, job: ModelPass, models: dict[str, Files],
-                 blocks: list[tuple[int, int, ray.ObjectRef]]) -> None:
+    def __init__(self, job: ModelPass, models: list[ray.ObjectRef],
+                 blocks: list[tuple[int, int, ray.ObjectRef | None]],
+                 source: SpilledImages | None = None) -> None:
         import tensorflow as tf
 
+        # the model files come as a reference (in a list, so Ray does not resolve it): inline
+        # constructor arguments stay small, and a restarted actor can fetch them again
+        models = ray.get(models[0])
         tf.config.threading.set_intra_op_parallelism_threads(ACTOR_CPUS)
         self.folder = Path(tempfile.mkdtemp(prefix="reportgen-ray-"))
         self.classifier = _rebuild(job.model, models["model"], self.folder / "model")
@@ -91,13 +96,15 @@ class BlockRunner:
                           if job.reference is not None else None)
         self.probes = job.probes
         self.blocks = blocks
+        self.source = source
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         starts, results = [], []
         for index in batch["id"]:
             start, stop, pixels = self.blocks[int(index)]
             try:
-                result = run_block(self.classifier, self.reference, self.probes, ray.get(pixels))
+                block = self.source[start:stop] if pixels is None else ray.get(pixels)
+                result = run_block(self.classifier, self.reference, self.probes, block)
             except Exception as err:  # noqa: BLE001 - any failure is named by its block
                 raise BlockFailed(start, stop, err) from None
             starts.append(start)
@@ -162,7 +169,10 @@ class RayExecutor:
         DataContext.get_current().enable_progress_bars = False
         warnings.filterwarnings("ignore", "`ray_remote_args` is deprecated", category=Warning)
         ranges = list(_ranges(len(images), executors.BLOCK_IMAGES))
-        blocks = [(start, stop, ray.put(np.ascontiguousarray(images[start:stop])))
+        # a local Ray shares this machine's files: its actors read a spill file directly
+        source = images if isinstance(images, SpilledImages) and not self.address else None
+        blocks = [(start, stop, None if source is not None
+                   else ray.put(np.ascontiguousarray(images[start:stop])))
                   for start, stop in ranges]
         models = {"model": model_files(job.model, loaded)}
         if job.reference is not None:
@@ -175,7 +185,8 @@ class RayExecutor:
         dataset = ray.data.from_items(items, override_num_blocks=len(ranges)).map_batches(
             BlockRunner, batch_size=1, compute=ray.data.ActorPoolStrategy(size=actors),
             num_cpus=ACTOR_CPUS, runtime_env={"env_vars": _actor_env()},
-            fn_constructor_kwargs={"job": job, "models": models, "blocks": blocks},
+            fn_constructor_kwargs={"job": job, "models": [ray.put(models)], "blocks": blocks,
+                                   "source": source},
             **_RETRIES)
         parts: dict[int, dict[str, np.ndarray]] = {}
         with _quiet_ray_data():
@@ -196,7 +207,7 @@ def _connect(address: str | None) -> bool:
     """Join ``address`` or a running Ray, or start a local one; True when started here."""
     if ray.is_initialized():
         return False
-    options: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": False}
+    options: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
     if address:
         ray.init(address=address, **options)
     else:
