@@ -201,18 +201,33 @@ def _near_duplicate_ids(images: ImageArray, usable: np.ndarray) -> np.ndarray:
     """(N,) component id: images within ``NEAR_HAMMING`` bits share an id (transitively)."""
     n_images = len(images)
     hashes = np.concatenate([perceptual_hashes(chunk) for chunk in _chunks(images)])
-    rows, cols, held = [], [], 0
+    rows, cols, held, reduced = [], [], 0, 0
     for row, col in near_pairs(hashes, np.flatnonzero(usable)):
+        row, col = _local_links(row, col)
         rows.append(row)
         cols.append(col)
         held += len(row)
-        if held > MAX_EDGES:  # a split of many look-alikes: keep only who is joined to whom
+        if held - reduced > MAX_EDGES:  # many look-alikes: keep only who is joined to whom
             rows, cols = _spanning_edges(_components(rows, cols, n_images))
-            held = len(rows[0])
+            held = reduced = len(rows[0])
     return _components(rows, cols, n_images)
 
 
-MAX_EDGES = 1_000_000  # near pairs held (16 MB) before they are reduced to one edge per image
+def _local_links(rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A block of near pairs → edges joining each of its images to the lowest image of its
+    component within the block: the same connectivity in at most one edge per image (a bucket
+    of m look-alikes gives m², not m, pairs)."""
+    nodes, inverse = np.unique(np.concatenate([rows, cols]), return_inverse=True)
+    graph = coo_matrix((np.ones(len(rows), np.int8), (inverse[:len(rows)], inverse[len(rows):])),
+                       shape=(len(nodes), len(nodes)))
+    local = connected_components(graph, directed=False)[1]
+    present, lowest = np.unique(local, return_index=True)
+    first = np.zeros(len(present), np.int64)
+    first[present] = lowest
+    return nodes, nodes[first[local]]
+
+
+MAX_EDGES = 4_000_000  # new edges held (64 MB) before all are reduced to one per image
 
 
 def _components(rows: list[np.ndarray], cols: list[np.ndarray], n_images: int) -> np.ndarray:
