@@ -201,15 +201,15 @@ def _near_duplicate_ids(images: ImageArray, usable: np.ndarray) -> np.ndarray:
     """(N,) component id: images within ``NEAR_HAMMING`` bits share an id (transitively)."""
     n_images = len(images)
     hashes = np.concatenate([perceptual_hashes(chunk) for chunk in _chunks(images)])
-    rows, cols, held, reduced = [], [], 0, 0
+    rows, cols, new = [], [], 0
     for row, col in near_pairs(hashes, np.flatnonzero(usable)):
         row, col = _local_links(row, col)
         rows.append(row)
         cols.append(col)
-        held += len(row)
-        if held - reduced > MAX_EDGES:  # many look-alikes: keep only who is joined to whom
-            rows, cols = _spanning_edges(_components(rows, cols, n_images))
-            held = reduced = len(rows[0])
+        new += len(row)
+        if new > MAX_EDGES:  # many look-alikes: keep only who is joined to whom
+            ids = _components(rows, cols, n_images)
+            rows, cols, new = [np.arange(n_images)], [_lowest_member(ids)], 0
     return _components(rows, cols, n_images)
 
 
@@ -218,13 +218,8 @@ def _local_links(rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.nda
     component within the block: the same connectivity in at most one edge per image (a bucket
     of m look-alikes gives m², not m, pairs)."""
     nodes, inverse = np.unique(np.concatenate([rows, cols]), return_inverse=True)
-    graph = coo_matrix((np.ones(len(rows), np.int8), (inverse[:len(rows)], inverse[len(rows):])),
-                       shape=(len(nodes), len(nodes)))
-    local = connected_components(graph, directed=False)[1]
-    present, lowest = np.unique(local, return_index=True)
-    first = np.zeros(len(present), np.int64)
-    first[present] = lowest
-    return nodes, nodes[first[local]]
+    local = _components([inverse[:len(rows)]], [inverse[len(rows):]], len(nodes))
+    return nodes, nodes[_lowest_member(local)]
 
 
 MAX_EDGES = 4_000_000  # new edges held (64 MB) before all are reduced to one per image
@@ -237,12 +232,13 @@ def _components(rows: list[np.ndarray], cols: list[np.ndarray], n_images: int) -
     return connected_components(graph, directed=False)[1]
 
 
-def _spanning_edges(ids: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Edges joining every image to the first image of its component: the same components."""
-    present, lowest = np.unique(ids, return_index=True)  # the lowest index of each id
+def _lowest_member(ids: np.ndarray) -> np.ndarray:
+    """Component ids (N,) → (N,) the lowest index with each item's id: edges i → that index
+    join exactly the same components."""
+    present, lowest = np.unique(ids, return_index=True)
     first = np.zeros(ids.max() + 1 if len(ids) else 0, np.int64)
     first[present] = lowest
-    return [np.arange(len(ids))], [first[ids]]
+    return first[ids]
 
 
 # 64 bits in NEAR_HAMMING + 1 runs: two hashes within NEAR_HAMMING bits agree on a whole run

@@ -130,9 +130,7 @@ class LocalExecutor:
 
 def make_executor(name: str, address: str | None = None) -> Executor:
     """The executor called ``name``; ``address`` is a Ray cluster's (ray only)."""
-    if name == "local":
-        if address is not None:
-            raise InputError("--ray-address needs --executor ray")
+    if name == "local":  # an address with it is refused earlier (``preflight.check_executor``)
         return LocalExecutor()
     if name == "ray":
         from reportgen.executors.ray import RayExecutor
