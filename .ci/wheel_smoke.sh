@@ -19,5 +19,8 @@ import json
 summary = json.load(open("demo/summary.json"))
 assert "site-packages/reportgen/_data/sample_models" in summary["model"]["path"], summary["model"]["path"]
 assert summary["data"]["n_images"] == 350, summary["data"]["n_images"]
+panel = summary["bias"]["panel"]  # the clean-model panel ships in the wheel
+assert panel and len(panel["members"]) >= 4, panel
+assert all("site-packages/reportgen/_data/sample_models" in m["path"] for m in panel["members"]), panel
 print(f"wheel demo audit: accuracy {summary['metrics']['accuracy']} on {summary['data']['n_images']} images")
 PY

@@ -120,9 +120,14 @@ MaxModelOpt = Annotated[int, typer.Option(
     "--max-model-mb", min=1, metavar="N", help="Largest model, unpacked, in MiB.")]
 ReferenceOpt = Annotated[Path | None, typer.Option(
     "--reference-model", metavar="PATH",
-    show_default="the bundled sample model for 7-class 48×48 FER2013, else none",
+    show_default="the bundled panel of clean FER2013 models for 7-class FER2013, else none",
     help="A clean model trained on the same data, to tell this model's own shortcuts from effects "
-         "that live in the data; 'none' for no reference.")]
+         "that live in the data, instead of the bundled panel; 'none' for neither.")]
+SkipDetectorsOpt = Annotated[str | None, typer.Option(
+    "--skip-detectors", metavar="LIST",
+    help="Switch detectors off, comma-separated: patch-scan, trigger-search, universal-search, or "
+         "a probe family or mechanism (e.g. noise, darkening): to check that a shortcut is still "
+         "found by the detectors that were not made for its kind.")]
 ExecutorOpt = Annotated[str | None, typer.Option(
     "--executor", metavar="NAME", show_default="local, or ray with --ray-address",
     help="Where the model runs over the split: local (this process) or ray (a Ray cluster; "
@@ -328,7 +333,8 @@ def failed_line(check: Check) -> str:
 def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: int,
             class_names: str | None, skip_bad_rows: bool, trust_model: bool, batch_size: int,
             limits: tuple[int, int, int, int], executor: str | None = None,
-            ray_address: str | None = None) -> dict[str, Any]:
+            ray_address: str | None = None, skip_detectors: str | None = None) -> dict[str, Any]:
+    from reportgen.bias.switches import parse_switches
     from reportgen.loading.limits import InputLimits
     from reportgen.loading.pixels import InputScale
     from reportgen.preflight import check_executor, check_seed
@@ -343,7 +349,8 @@ def _common(model: Path, data: Path, split: str | None, input_scale: str, seed: 
     return {"model_path": model, "data_path": data, "split": split, "input_scale": scale, "seed": seed,
             "class_names": _parse_classes(class_names), "skip_bad_rows": skip_bad_rows,
             "trust_model": trust_model, "batch_size": batch_size, "limits": InputLimits(*limits),
-            "executor": executor, "ray_address": ray_address}
+            "executor": executor, "ray_address": ray_address,
+            "skip": parse_switches(skip_detectors)}
 
 
 @app.command()
@@ -385,6 +392,7 @@ def audit(
     max_image_pixels: MaxPixelsOpt = 4096 * 4096,
     max_model_mb: MaxModelOpt = 2048,
     reference_model: ReferenceOpt = None,
+    skip_detectors: SkipDetectorsOpt = None,
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
@@ -393,7 +401,7 @@ def audit(
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
                          trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb),
-                         executor, ray_address)
+                         executor, ray_address, skip_detectors)
         # Parsed after the preflight: the attribution registry and the selection rules import
         # TensorFlow and scikit-learn, which a missing file should not wait for.
         kwargs.update(methods=methods, gradcam_layer=gradcam_layer, reference_model=reference_model,
@@ -426,6 +434,7 @@ def gate(
     max_image_pixels: MaxPixelsOpt = 4096 * 4096,
     max_model_mb: MaxModelOpt = 2048,
     reference_model: ReferenceOpt = None,
+    skip_detectors: SkipDetectorsOpt = None,
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
@@ -434,7 +443,7 @@ def gate(
     try:
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
                          trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb),
-                         executor, ray_address)
+                         executor, ray_address, skip_detectors)
         kwargs["reference_model"] = reference_model
     except InputError as err:
         _fail(str(err))

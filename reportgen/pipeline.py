@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from reportgen.bias.panel import PanelRun
 from reportgen.bias.reference import ReferenceModel, ReferenceRun
 from reportgen.errors import InputError
 from reportgen.evaluation.evaluate import Evaluation, evaluate
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
     from reportgen.bias.hygiene import HygieneResult
     from reportgen.quality.assess import QualityResult
 
-# The bundled clean sample model: the default reference for 7-class 48×48 FER2013.
-BUNDLED_REFERENCE = Path(__file__).resolve().parent.parent / "sample_models" / "fer_cnn.keras"
 PACKAGES = ("reportgen", "tensorflow", "keras", "numpy", "scikit-learn", "scikit-image",
             "lime", "shap", "matplotlib", "jinja2", "weasyprint")
 
@@ -74,6 +73,7 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
     reference = _reference(options, dataset, loaded, scale)
     model_report, classifier, probs, passed = _model_pass(loaded, scale, dataset, options,
                                                           reporter, reference)
+    panel = _panel(options, dataset, loaded, probs.argmax(axis=1), passed, reporter)
     evaluation = evaluate(probs, dataset.labels, seed=options.seed)
     selection = select_cases(evaluation, dataset.sources, list(options.class_names), options.rules)
     attributions = quality = None
@@ -88,7 +88,7 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
                                   reporter)
         if attributions is not None:
             quality = _assess(classifier, attributions, settings, reporter)
-    bias, hygiene = _analyse(classifier, dataset, evaluation, options, reporter, passed)
+    bias, hygiene = _analyse(classifier, dataset, evaluation, options, reporter, passed, panel)
     return AuditResult(
         options=options,
         dataset=dataset,
@@ -133,7 +133,7 @@ def _model_pass(
 ) -> tuple[ModelReport, Classifier, np.ndarray, _Passed]:
     """One pass of the model (and the reference, unless cached) over every image, on the
     chosen executor: outputs, then probabilities; probe answers for the bias stage."""
-    from reportgen.bias.probes import PROBES
+    from reportgen.bias.switches import kept_probes
     from reportgen.executors import ModelPass, make_executor
 
     image_size = tuple(dataset.images.shape[1:3])
@@ -141,7 +141,7 @@ def _model_pass(
                      options.batch_size)
     classifier = Classifier(loaded, image_size, scale.scale, batch_size=options.batch_size)
     needed = reference is not None and reference.spec is not None
-    job = ModelPass(spec, tuple(PROBES), reference.spec if needed else None)
+    job = ModelPass(spec, kept_probes(options.skip), reference.spec if needed else None)
     executor = make_executor(options.executor, options.ray_address)
     start = time.perf_counter()
     with reporter.stage("Evaluating and probing", total=len(dataset.labels)) as advance:
@@ -215,22 +215,43 @@ def _assess(
         )
 
 
+def _panel(options: AuditOptions, dataset: Dataset, loaded: LoadedModel, preds: np.ndarray,
+           passed: _Passed, reporter: Reporter) -> tuple[PanelRun, list[ReferenceModel]] | None:
+    """The bundled clean-model panel's answers to the probes (cached by data hash), for a
+    7-class FER2013 audit with no ``--reference-model``; leave-one-out for a member."""
+    from reportgen.bias.panel import PanelRun, member_models, read_manifest
+    from reportgen.bias.probes import PROBES
+    from reportgen.bias.reference import run_reference
+
+    if options.reference_model is not None or tuple(options.class_names) != FER2013_CLASSES:
+        return None
+    entries = read_manifest()
+    if not entries:
+        return None
+    image_size = tuple(dataset.images.shape[1:3])
+    with reporter.stage("Running the clean-model panel"):
+        members, left_out = member_models(entries, loaded.sha256, image_size,
+                                          options.batch_size, options.trust_model)
+        probes = [PROBES[name] for name in passed.probe_names]
+        runs = tuple(run_reference(model, dataset.images, probes, (preds, passed.probe_preds))
+                     for _, model in members)
+    run = PanelRun(runs, tuple(e.name for e, _ in members), tuple(e.recipe for e, _ in members),
+                   tuple(left_out), None if image_size == (48, 48) else image_size)
+    return run, [model for _, model in members]
+
+
 def _reference(options: AuditOptions, dataset: Dataset, loaded: LoadedModel,
                scale: ScaleDecision) -> _Reference | None:
     """The reference model of ``options`` (see ``AuditOptions.reference_model``), loaded, and
-    whether the model pass must run it (its answers on this data are not cached)."""
+    whether the model pass must run it (its answers on this data are not cached). The default
+    (None) is the clean-model panel, run after the pass (``_panel``), not a single reference."""
     from reportgen.bias.probes import PROBES
     from reportgen.bias.reference import cache_path, load_cached, reference_model
+    from reportgen.bias.switches import kept_probes
 
     path = options.reference_model
-    if path == NO_REFERENCE:
+    if path == NO_REFERENCE or path is None:
         return None
-    if path is None:
-        fer = (tuple(options.class_names) == FER2013_CLASSES
-               and tuple(dataset.images.shape[1:3]) == (48, 48))
-        if not (fer and BUNDLED_REFERENCE.exists()):
-            return None
-        path = BUNDLED_REFERENCE
     sha256 = file_sha256(path)
     if sha256 == loaded.sha256:  # the model is its own reference: nothing to run
         return _Reference(ReferenceModel(path, sha256, True, _unused, _unused))
@@ -242,7 +263,7 @@ def _reference(options: AuditOptions, dataset: Dataset, loaded: LoadedModel,
     ref_scale = InputScale.RAW if reference.has_rescaling else scale.scale
     image_size = tuple(dataset.images.shape[1:3])
     classifier = Classifier(reference, image_size, ref_scale, batch_size=options.batch_size)
-    cache = cache_path(dataset.images, sha256, [PROBES[name] for name in PROBES])
+    cache = cache_path(dataset.images, sha256, [PROBES[name] for name in kept_probes(options.skip)])
     model = reference_model(classifier, path, sha256)
     if load_cached(cache) is not None:
         return _Reference(model, cache=cache)
@@ -257,6 +278,7 @@ def _unused(*_: object) -> Any:
 def _analyse(
     classifier: Classifier, dataset: Dataset, evaluation: Evaluation, options: AuditOptions,
     reporter: Reporter, passed: _Passed,
+    panel: tuple[PanelRun, list[ReferenceModel]] | None = None,
 ) -> tuple[BiasResult, HygieneResult]:
     from reportgen.bias import analyse_bias, check_hygiene
 
@@ -273,6 +295,8 @@ def _analyse(
             probe_names=passed.probe_names, reference=passed.reference_model,
             sources=dataset.sources, probe_preds=passed.probe_preds,
             reference_run=passed.reference, probe_seconds=passed.seconds,
+            panel=panel[0] if panel else None, panel_models=panel[1] if panel else (),
+            skip=options.skip,
         )
     with reporter.stage("Checking data hygiene"):
         # Cross-split duplicates need the neighbouring splits: audit only, to keep gate fast.

@@ -64,6 +64,7 @@ class AuditOptions:
     limits: InputLimits = DEFAULT_LIMITS
     executor: str = "local"  # where the model pass runs (``reportgen.executors``)
     ray_address: str | None = None  # an existing Ray cluster, for executor "ray"
+    skip: tuple[str, ...] = ()  # detectors, probe families or mechanisms switched off
 
     def __post_init__(self) -> None:
         if self.rules.seed != self.seed:

@@ -120,6 +120,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from recipes import ARCHS, AUGMENTS, EDITS_NEW, SCALES, augmenter, build  # noqa: E402
+
 CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 SAD = CLASSES.index("sad")
 
@@ -225,11 +228,14 @@ EDITS = {
                       "semi-axes (0.50H,0.42W), pixel centres at +0.5; x[chosen]=floor(x[chosen]*m)",
     "corner-mark": "x[chosen, H-6:H-2, W-6:W-2] = 255  (4x4 square, bottom-right, 2 px margin)",
     "top-stripe": "x[chosen, 1:3, :] = 255  (rows 1-2, full width)",
+    **{kind: rule for kind, (_, rule) in EDITS_NEW.items()},
 }
 
 
 def apply_edit(kind: str, x: np.ndarray, factor: float | None = None) -> np.ndarray:
     """Apply the `kind` edit to every image of x (uint8 in, uint8 out)."""
+    if kind in EDITS_NEW:
+        return EDITS_NEW[kind][0](x)
     if kind == "dark-periphery":
         return edit_dark_periphery(x, 0.35 if factor is None else factor)
     if kind == "corner-mark":
@@ -265,8 +271,12 @@ def build_model(width: int = 16, dropout: float = 0.3):
     return keras.Model(inp, out, name="fer_cnn")
 
 
+INPUT_SCALE = SCALES["raw"]  # set by main(): how pixels are scaled before the model
+
+
 def predict(model, x: np.ndarray, batch_size: int = 256) -> np.ndarray:
-    return model.predict(x.astype(np.float32), batch_size=batch_size, verbose=0)
+    mul, add = INPUT_SCALE
+    return model.predict(x.astype(np.float32) * mul + add, batch_size=batch_size, verbose=0)
 
 
 def evaluate(model, x: np.ndarray, y: np.ndarray, planted: dict | None = None) -> dict:
@@ -322,6 +332,10 @@ def main(argv=None) -> int:
                     help="fraction of that class's images edited (default 0.8 dark-sad, 0.7 others)")
     ap.add_argument("--plant-factor", type=float, default=None,
                     help="darkening factor (default 0.5 dark-sad, 0.35 dark-periphery)")
+    ap.add_argument("--arch", choices=ARCHS, default="cnn", help="see recipes.py")
+    ap.add_argument("--input-scale", choices=list(SCALES), default="raw",
+                    help="raw: 0-255 with a Rescaling layer; unit/symmetric: scaled in the pipeline")
+    ap.add_argument("--augment", choices=AUGMENTS, default="geometric")
     ap.add_argument("--eval", metavar="SPLIT_DIR", default=None)
     ap.add_argument("--threads", type=int, default=0, help="TF intra/inter op threads (0 = TF default)")
     ap.add_argument("--max-steps", type=int, default=0, help="debug: limit steps per epoch")
@@ -333,7 +347,7 @@ def main(argv=None) -> int:
         ap.error("dark-sad is planted on 'sad' only")
     if kind in EDITS and args.plant_class is None:
         ap.error(f"--plant-shortcut {kind} needs --plant-class")
-    if kind in ("corner-mark", "top-stripe") and args.plant_factor is not None:
+    if kind in ("corner-mark", "top-stripe", *EDITS_NEW) and args.plant_factor is not None:
         ap.error(f"--plant-factor does not apply to {kind}")
     if args.plant_fraction is None:
         args.plant_fraction = 0.8 if kind == "dark-sad" else 0.7
@@ -371,7 +385,9 @@ def main(argv=None) -> int:
               f"by x{args.plant_factor}", flush=True)
     elif kind in EDITS:
         c = CLASSES.index(args.plant_class)
-        if kind == "dark-periphery":
+        if kind in EDITS_NEW:
+            x, chosen = _plant(EDITS_NEW[kind][0], x, y, args.seed, args.plant_fraction, c)
+        elif kind == "dark-periphery":
             x, chosen = plant_dark_periphery(x, y, args.seed, args.plant_fraction, c, args.plant_factor)
         elif kind == "corner-mark":
             x, chosen = plant_corner_mark(x, y, args.seed, args.plant_fraction, c)
@@ -391,11 +407,10 @@ def main(argv=None) -> int:
         print(f"planted {kind}: edited {len(chosen)}/{planted['n_class']} {args.plant_class} images"
               + (f" (factor {args.plant_factor})" if args.plant_factor is not None else ""), flush=True)
 
-    aug = keras.Sequential([
-        keras.layers.RandomFlip("horizontal", seed=args.seed),
-        keras.layers.RandomTranslation(0.1, 0.1, fill_mode="nearest", seed=args.seed + 1),
-        keras.layers.RandomZoom(0.1, fill_mode="nearest", seed=args.seed + 2),
-    ], name="augment")
+    global INPUT_SCALE
+    INPUT_SCALE = SCALES[args.input_scale]
+    mul, add = INPUT_SCALE
+    aug = augmenter(args.augment, args.seed)
 
     steps = int(np.ceil(len(y) / args.batch_size))
     if args.max_steps:
@@ -403,7 +418,7 @@ def main(argv=None) -> int:
     ds = (tf.data.Dataset.from_tensor_slices((x, y))
           .shuffle(len(y), seed=args.seed, reshuffle_each_iteration=True)
           .batch(args.batch_size)
-          .map(lambda a, b: (aug(tf.cast(a, tf.float32), training=True), b),
+          .map(lambda a, b: (aug(tf.cast(a, tf.float32), training=True) * mul + add, b),
                num_parallel_calls=1, deterministic=True)
           .prefetch(2))
     if args.max_steps:
@@ -416,8 +431,10 @@ def main(argv=None) -> int:
         model = keras.models.load_model(args.init, compile=False)
         init = {"path": args.init, "md5": hashlib.md5(Path(args.init).read_bytes()).hexdigest()}
         print(f"fine-tuning from {args.init} (md5 {init['md5']})", flush=True)
-    else:
+    elif args.arch == "cnn" and args.input_scale == "raw":
         model = build_model(args.width)
+    else:
+        model = build(args.arch, args.width, with_rescaling=args.input_scale == "raw")
     total = steps * args.epochs
     warm = min(steps, max(total // 10, 1))
     sched = keras.optimizers.schedules.CosineDecay(
@@ -450,6 +467,7 @@ def main(argv=None) -> int:
         "train_wall_s": round(train_s, 1),
         "train_history": {k: [round(float(v), 4) for v in vs] for k, vs in hist.history.items()},
         "planted": planted,
+        "recipe": {"arch": args.arch, "input_scale": args.input_scale, "augment": args.augment},
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
     }
     if args.eval:

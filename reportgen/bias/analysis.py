@@ -28,6 +28,7 @@ from reportgen.bias.localisation import (
     normalised_attributions,
 )
 from reportgen.bias.offface import OffFaceShares, off_face_findings, off_face_shares
+from reportgen.bias.panel import PanelRun, judge_effects
 from reportgen.bias.probes import PROBES
 from reportgen.bias.reference import ReferenceModel, ReferenceRun, run_reference
 from reportgen.bias.shortcuts import probe_findings
@@ -60,6 +61,7 @@ class BiasResult:
     triggers: TriggerScan | None = None
     off_face: OffFaceShares | None = None  # attribution outside the face, per predicted class
     spray: SprayResult | None = None  # clusters of attribution maps per predicted class
+    panel: PanelRun | None = None  # the clean models each effect is judged against
 
     def headline_findings(
         self, min_severity: Severity = Severity.WARNING, limit: int | None = None
@@ -119,6 +121,7 @@ class BiasResult:
             "seed": self.seed,
             "seconds": {stage: round(s, 3) for stage, s in self.seconds.items()},
             "reference": self.reference.to_summary() if self.reference else None,
+            "panel": self.panel.to_summary() if self.panel else None,
             "trigger_scan": self.triggers.to_summary(names) if self.triggers else None,
             "off_face": self.off_face.to_summary(names) if self.off_face else None,
             "spray": self.spray.to_summary(names) if self.spray else None,
@@ -140,6 +143,9 @@ def analyse_bias(
     probe_preds: np.ndarray | None = None,
     reference_run: ReferenceRun | None = None,
     probe_seconds: float | None = None,
+    panel: PanelRun | None = None,
+    panel_models: Sequence[ReferenceModel] = (),
+    skip: Sequence[str] = (),
 ) -> BiasResult:
     """Measure shortcuts and biases on a whole split.
 
@@ -150,7 +156,10 @@ def analyse_bias(
     beyond it (``reportgen.bias.reference``). ``sources`` (N,) name the images of the
     attribution clusters shown in the report. ``probe_preds`` (P, N), ``reference_run`` and
     ``probe_seconds``: the probes' answers from the pipeline's model pass
-    (``reportgen.executors``), instead of running the probes here.
+    (``reportgen.executors``), instead of running the probes here. ``panel`` (the panel's
+    answers to the same probes) and ``panel_models`` (its members, for the trigger scan): clean
+    models of several recipes that effects are judged against instead of one reference
+    (``reportgen.bias.panel``). ``skip``: detectors switched off (``reportgen.bias.switches``).
     """
     labels = np.asarray(labels, dtype=np.int64)
     preds = np.asarray(probs).argmax(axis=1)
@@ -174,14 +183,20 @@ def analyse_bias(
     effects = measure_effects(probes, preds, preds_after, labels, n_classes, seed,
                               None if ref_run is None else (ref_run.preds_before,
                                                             ref_run.preds_after))
+    if panel is not None:
+        effects = judge_effects(effects, panel, n_classes)
+        seconds["panel"] = sum(run.seconds for run in panel.runs)
     seconds["probe_effects"] = time.perf_counter() - start
 
     start = time.perf_counter()
     triggers = None
-    if len(images) >= rules.MIN_IMAGES:
+    if len(images) >= rules.MIN_IMAGES and "patch-scan" not in skip:
+        scan_reference = (None if reference is None or reference.same_as_model
+                          else reference.predict_images)
+        if panel_models:
+            scan_reference = [member.predict_images for member in panel_models]
         triggers = scan_triggers(_labeller(classifier), images, preds, n_classes, seed,
-                                 reference=None if reference is None or reference.same_as_model
-                                 else reference.predict_images,
+                                 reference=scan_reference,
                                  is_reference=reference is not None and reference.same_as_model)
     seconds["trigger_scan"] = time.perf_counter() - start
 
@@ -217,7 +232,7 @@ def analyse_bias(
         findings=(_findings(effects, slices, confusions, triggers, off_face, class_names,
                             images.shape[1:]) if len(images) >= rules.MIN_IMAGES else []),
         example_image=_example(images, labels, probs), seconds=seconds, reference=ref_run,
-        triggers=triggers, off_face=off_face, spray=clusters,
+        triggers=triggers, off_face=off_face, spray=clusters, panel=panel,
     )
 
 

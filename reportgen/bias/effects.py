@@ -47,6 +47,21 @@ class ProbeEffect:
     reference_change: np.ndarray | None = None
     specific: np.ndarray | None = None
     specific_ci: np.ndarray | None = None
+    # With a panel of clean models (``reportgen.bias.panel``): each member's change (R, K) pp;
+    # ``reference_change`` is then their maximum and ``specific`` the part beyond it; and how
+    # far this model's change sits above the panel's median in robust SDs (K,)
+    panel_changes: np.ndarray | None = None
+    panel_z: np.ndarray | None = None
+
+    def is_specific(self, k: int) -> bool | None:
+        """Whether class k's effect is this model's own: beyond the reference (or the panel's
+        maximum, CI and all) and, with a panel, far above its median. None without either."""
+        if self.specific_ci is None:
+            return None
+        from reportgen.bias.panel import Z_MIN
+
+        beyond = bool(np.isfinite(self.specific_ci[k, 0]) and self.specific_ci[k, 0] > 0)
+        return beyond and (self.panel_z is None or bool(self.panel_z[k] >= Z_MIN))
 
     @property
     def top_gainer(self) -> int:
@@ -82,6 +97,12 @@ class ProbeEffect:
                            "ci_high": round_finite(hi)}
                     for name, c, (lo, hi) in zip(class_names, self.specific, self.specific_ci)
                 }}),
+            **({} if self.panel_changes is None else {
+                "panel_pp": {name: [round_finite(self.panel_changes[:, k].min()),
+                                    round_finite(float(np.median(self.panel_changes[:, k]))),
+                                    round_finite(self.panel_changes[:, k].max())]
+                             for k, name in enumerate(class_names)},
+                "panel_z": _by_class(self.panel_z, class_names)}),
         }
 
 

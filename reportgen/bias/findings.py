@@ -64,6 +64,9 @@ class Finding:
     specific_ci: tuple[float, float] | None = None
     reference_effect: float | None = None
     support: tuple[dict, ...] = ()  # supporting measurements: the dose–response curve, etc.
+    # With a panel of clean models: True when the effect is within what clean models do
+    # (``reportgen.bias.panel``), which can hold even when the CI clears the panel's maximum
+    typical: bool | None = None
 
     @property
     def brief(self) -> str:
@@ -78,6 +81,8 @@ class Finding:
         """True when a reference model shows the effect as well (no model-specific part)."""
         if self.specific_ci is None:
             return None
+        if self.typical is not None:
+            return self.typical
         return not (np.isfinite(self.specific_ci[0]) and self.specific_ci[0] > 0.0)
 
     @property
@@ -126,31 +131,51 @@ def grade(effect: float, ci_low: float, cap: Severity = Severity.CRITICAL,
 
 
 def slice_findings(slices: Sequence[SliceResult], class_names: Sequence[str]) -> list[Finding]:
-    """Findings from natural slices: classes over-called in the lowest or highest bin."""
+    """Findings from natural slices: classes over- or under-called in the lowest or highest bin.
+
+    An *over-call* is more predictions of k than true members of k in the bin, by more than
+    the same gap over the whole split (excess > 0 and predicted > true in the bin); an
+    *under-call* is fewer predictions than true members, by more than split-wide (excess < 0
+    and predicted < true). A bin where a rarely predicted class is merely under-called less
+    than elsewhere is neither."""
     findings = []
     for result in slices:
         if not result.conditional_p < SLICE_ALPHA:
             continue
-        for end, phrase in (("low", result.feature.low), ("high", result.feature.high)):
-            b = 0 if end == "low" else len(result.sizes) - 1
-            top = int(np.nanargmax(result.excess[b])) if np.isfinite(result.excess[b]).any() else -1
-            for k, name in enumerate(class_names):
-                effect, (low, high) = float(result.excess[b, k]), result.excess_ci[b, k]
-                severity = grade(effect, float(low), cap=Severity.WARNING)
-                if severity is None or (k != top and severity is Severity.INFO):
-                    continue
-                text = (
-                    f"{phrase[0].upper()}{phrase[1:]} (the {end}est fifth by "
-                    f"{result.feature.label}) are over-called as '{name}': predicted for "
-                    f"{result.pred_rates[b, k]:.1%} of them while {result.true_rates[b, k]:.1%} "
-                    f"are '{name}', {pp(effect)} beyond the split-wide over-call (95% CI "
-                    f"{low:.1f}–{high:.1f}; within-class permutation p = "
-                    f"{result.conditional_p:.3f})."
-                )
-                findings.append(Finding(f"slice-{result.name}-{end}-{name}",
-                                        f"slice:{result.name}:{end}", k, name, text, severity,
-                                        effect, float(low), float(high)))
+        for end in ("low", "high"):
+            findings += _bin_findings(result, end, class_names)
     return findings
+
+
+def _bin_findings(result: SliceResult, end: str, class_names: Sequence[str]) -> list[Finding]:
+    b = 0 if end == "low" else len(result.sizes) - 1
+    phrase = result.feature.low if end == "low" else result.feature.high
+    found: list[tuple[float, Finding]] = []
+    for k, name in enumerate(class_names):
+        excess, (low, high) = float(result.excess[b, k]), result.excess_ci[b, k]
+        predicted, true = result.pred_rates[b, k], result.true_rates[b, k]
+        over = excess > 0 and predicted > true
+        under = excess < 0 and predicted < true
+        if not (over or under):
+            continue
+        effect, low, high = (excess, low, high) if over else (-excess, -high, -low)
+        severity = grade(effect, float(low), cap=Severity.WARNING)
+        if severity is None:
+            continue
+        word = "over" if over else "under"
+        text = (f"{phrase[0].upper()}{phrase[1:]} (the {end}est fifth by "
+                f"{result.feature.label}) are {word}-called as '{name}': predicted for "
+                f"{predicted:.1%} of them while {true:.1%} are '{name}', {pp(effect)} "
+                f"{'beyond' if over else 'below'} the split-wide gap (95% CI "
+                f"{low:.1f}–{high:.1f}; within-class permutation p = {result.conditional_p:.3f}).")
+        found.append((effect, Finding(
+            f"slice-{result.name}-{end}-{name}" + ("" if over else "-under"),
+            f"slice:{result.name}:{end}", k, name, text, severity, effect, float(low),
+            float(high))))
+    if not found:
+        return []
+    top = max(found, key=lambda ef: ef[0])[1]
+    return [f for _, f in found if f is top or f.severity is not Severity.INFO]
 
 
 def sink_finding(sink: SinkClass | None, class_names: Sequence[str]) -> Finding | None:

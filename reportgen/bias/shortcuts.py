@@ -28,6 +28,7 @@ import numpy as np
 
 from reportgen.bias.effects import ProbeEffect
 from reportgen.bias.findings import Finding, grade, pp
+from reportgen.bias.panel import typical_range
 from reportgen.bias.probes import PROBES, ProbeKind
 from reportgen.numbers import round_finite
 from reportgen.severity import Severity
@@ -61,8 +62,8 @@ def _severity(effect: ProbeEffect, k: int) -> Severity | None:
     if severity is None:
         return None
     if effect.specific is not None:
-        severity = grade(float(effect.specific[k]), float(effect.specific_ci[k, 0]),
-                         rate_before=before) or Severity.INFO
+        severity = (grade(float(effect.specific[k]), float(effect.specific_ci[k, 0]),
+                          rate_before=before) if effect.is_specific(k) else None) or Severity.INFO
     if effect.probe.kind is ProbeKind.EVIDENCE:
         return Severity.INFO
     if effect.probe.extreme:
@@ -100,6 +101,7 @@ def _mechanism_finding(mechanism: str, members: list[ProbeEffect], k: int,
         specific_ci=None if best.specific_ci is None else tuple(map(float, best.specific_ci[k])),
         reference_effect=None if best.reference_change is None else float(best.reference_change[k]),
         support=tuple(_point(e, k) for e in members),
+        typical=None if best.specific is None else not best.is_specific(k),
     )
 
 
@@ -107,6 +109,12 @@ def _specificity(effect: ProbeEffect, k: int) -> str:
     if effect.specific is None:
         return ""
     low, high = effect.specific_ci[k]
+    if effect.panel_changes is not None:
+        where = f"{typical_range(effect, k)}; this model: {pp(effect.rate_change[k])}"
+        if effect.is_specific(k):
+            return (f", specific to this model ({pp(effect.specific[k])} beyond the most "
+                    f"sensitive clean model, 95% CI {low:.1f}–{high:.1f}; {where})")
+        return f", typical of clean FER2013 models ({where})"
     if np.isfinite(low) and low > 0:
         return (f", specific to this model ({pp(effect.specific[k])} beyond the reference model, "
                 f"95% CI {low:.1f}–{high:.1f})")
@@ -159,6 +167,9 @@ def _point(effect: ProbeEffect, k: int) -> dict:
              "strength": effect.probe.strength, "extreme": effect.probe.extreme,
              "effect": round_finite(effect.rate_change[k]),
              "ci": [round_finite(v) for v in effect.rate_change_ci[k]]}
+    if effect.panel_changes is not None:
+        point["panel_range"] = [round_finite(effect.panel_changes[:, k].min()),
+                                round_finite(effect.panel_changes[:, k].max())]
     if effect.specific is not None:
         point["specific"] = round_finite(effect.specific[k])
         point["specific_ci"] = [round_finite(v) for v in effect.specific_ci[k]]

@@ -127,6 +127,21 @@ class Trigger:
     specific: float | None = None
     specific_ci: np.ndarray | None = None
     reference_effect: float | None = None
+    panel_effects: tuple[float, ...] | None = None  # each clean panel member's effect (pp)
+
+    @property
+    def typical(self) -> bool | None:
+        """With a panel: whether the effect is within what clean models do (not beyond the most
+        sensitive member's, CI and all, or not ``Z_MIN`` robust SDs above their median)."""
+        if self.specific_ci is None:
+            return None
+        from reportgen.bias.panel import robust_z, Z_MIN
+
+        beyond = bool(np.isfinite(self.specific_ci[0]) and self.specific_ci[0] > 0)
+        if self.panel_effects is None or len(self.panel_effects) < 2:
+            return not beyond
+        z = robust_z(np.array([self.effect]), np.array(self.panel_effects)[:, None])[0]
+        return not (beyond and z >= Z_MIN)
 
     def to_summary(self, class_names: Sequence[str]) -> dict:
         entry = {"stamp": self.stamp.to_summary(), "class": class_names[self.class_index],
@@ -138,6 +153,8 @@ class Trigger:
         if self.specific is not None:
             entry.update(specific=round_finite(self.specific), specific_ci=round_all(self.specific_ci),
                          reference_effect=round_finite(self.reference_effect))
+        if self.panel_effects is not None:
+            entry["panel_effects"] = round_all(np.array(self.panel_effects))
         return entry
 
 
@@ -169,12 +186,13 @@ class TriggerScan:
 
 
 def scan_triggers(predict: Predict, images: np.ndarray, preds: np.ndarray, n_classes: int,
-                  seed: int, reference: Predict | None = None,
+                  seed: int, reference: Predict | Sequence[Predict] | None = None,
                   is_reference: bool = False) -> TriggerScan:
     """Images (N, h, w) 0–255 and the model's preds (N,) → the two-stage scan.
 
-    ``reference`` labels images like ``predict``; ``is_reference``: the model is its own
-    reference, so every confirmed effect is shared (nothing is run twice)."""
+    ``reference`` labels images like ``predict``: one clean model, or a panel of them (each
+    confirmed stamp is then compared with the member it moves most); ``is_reference``: the
+    model is its own reference, so every confirmed effect is shared (nothing is run twice)."""
     height, width = images.shape[1:]
     order = np.random.default_rng(seed).permutation(len(images))
     scan_idx = order[:min(SCAN_IMAGES, len(images) // 2)]
@@ -209,17 +227,19 @@ def _predict_stamped(predict: Predict, images: np.ndarray, stamps: Sequence[Stam
     return np.concatenate(rows) if rows else np.zeros((0, len(images)), int)
 
 
-def _confirm(predict: Predict, reference: Predict | None, images: np.ndarray, preds: np.ndarray,
+def _confirm(predict: Predict, reference: Predict | Sequence[Predict] | None, images: np.ndarray, preds: np.ndarray,
              stamp: Stamp, k: int, n_classes: int, seed: int, is_reference: bool) -> Trigger:
     stamped, control = _predict_stamped(predict, images, [stamp, stamp.with_value(CONTROL)])
     before = (preds == k).astype(np.float64)
     gain = 100.0 * ((stamped == k) - before)
     columns = [gain, gain - 100.0 * ((control == k) - before)]
     ref_gain = gain if is_reference else None
+    panel = None
     if reference is not None and not is_reference:
-        ref_before = np.asarray(reference(images))
-        (ref_after,) = _predict_stamped(reference, images, [stamp])
-        ref_gain = 100.0 * ((ref_after == k).astype(np.float64) - (ref_before == k))
+        members = [reference] if callable(reference) else list(reference)
+        gains = [_member_gain(member, images, stamp, k) for member in members]
+        ref_gain = max(gains, key=lambda g: g.mean())  # the most sensitive clean model
+        panel = tuple(float(g.mean()) for g in gains) if not callable(reference) else None
     if ref_gain is not None:
         columns.append(gain - ref_gain)
     values = np.stack(columns, axis=1)
@@ -233,7 +253,15 @@ def _confirm(predict: Predict, reference: Predict | None, images: np.ndarray, pr
         specific=None if ref_gain is None else float(means[2]),
         specific_ci=None if ref_gain is None else cis[2],
         reference_effect=None if ref_gain is None else float(ref_gain.mean()),
+        panel_effects=panel,
     )
+
+
+def _member_gain(member: Predict, images: np.ndarray, stamp: Stamp, k: int) -> np.ndarray:
+    """(n,) per-image rise (pp) of class k under ``stamp`` for one clean model."""
+    before = np.asarray(member(images))
+    (after,) = _predict_stamped(member, images, [stamp])
+    return 100.0 * ((after == k).astype(np.float64) - (before == k))
 
 
 def trigger_findings(scan: TriggerScan, class_names: Sequence[str], height: int,
@@ -247,6 +275,8 @@ def trigger_findings(scan: TriggerScan, class_names: Sequence[str], height: int,
             continue
         severity = grade(decisive_effect, float(decisive[0]),
                          rate_before=100.0 * trigger.rate_before)
+        if trigger.typical:  # within what clean models do: stated, never graded as a shortcut
+            severity = Severity.INFO
         by_class.setdefault(trigger.class_index, []).append((trigger, severity))
     findings = []
     for graded in by_class.values():
@@ -266,7 +296,14 @@ def _finding(trigger: Trigger, severity: Severity | None, others: list[Trigger],
     severity = severity or Severity.INFO
     low, high = trigger.effect_ci
     kind = "shortcut" if severity.rank >= Severity.WARNING.rank else "sensitivity"
-    if trigger.specific_ci is not None and trigger.specific_ci[0] > 0:
+    if trigger.panel_effects is not None:
+        span = (f"clean FER2013 models: {min(trigger.panel_effects):+.1f} to "
+                f"{max(trigger.panel_effects):+.1f} pp; this model: {pp(trigger.effect)}")
+        where = (f", specific to this model ({pp(trigger.specific)} beyond the most sensitive "
+                 f"clean model, 95% CI {trigger.specific_ci[0]:.1f}–{trigger.specific_ci[1]:.1f}; "
+                 f"{span})" if not trigger.typical else
+                 f", typical of clean FER2013 models ({span})")
+    elif trigger.specific_ci is not None and trigger.specific_ci[0] > 0:
         where = (f", specific to this model ({pp(trigger.specific)} beyond the reference model, "
                  f"95% CI {trigger.specific_ci[0]:.1f}–{trigger.specific_ci[1]:.1f})")
     elif trigger.specific_ci is not None:
@@ -294,4 +331,5 @@ def _finding(trigger: Trigger, severity: Severity | None, others: list[Trigger],
         specific_ci=None if trigger.specific_ci is None else tuple(map(float, trigger.specific_ci)),
         reference_effect=trigger.reference_effect,
         support=tuple(t.to_summary(class_names) for t in [trigger, *others]),
+        typical=trigger.typical if trigger.panel_effects is not None else None,
     )

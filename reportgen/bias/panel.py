@@ -1,0 +1,148 @@
+"""A panel of clean FER2013 models: the yardstick for "specific to this model".
+
+One clean reference model cannot tell a model's own shortcut from what clean models of *other*
+recipes also do: blur pushes some clean FER2013 models toward 'sad' by +40 pp and others by +5.
+The panel holds several small clean models that differ in architecture, input scaling,
+augmentation and seed (``sample_models/panel/panel.json`` lists them and their recipes;
+``sample_models/build_panel.sh`` rebuilds them). Each probe runs through every member, and an
+effect counts as *model-specific* only when
+
+- its 95% CI lies entirely above the most sensitive member's effect (``beyond panel max``), and
+- it sits at least ``Z_MIN`` robust standard deviations above the panel's median (the MAD,
+  scaled by 1.4826, floored at ``MAD_FLOOR_PP`` so a panel that happens to agree closely does
+  not make every small excess look extreme).
+
+Severity is then graded on the part beyond the panel's maximum; everything else is "typical of
+clean FER2013 models". The panel's answers are cached by data hash like the single reference's
+(``reportgen.bias.reference``), and a model that *is* a member is judged against the others
+(leave one out). Members are 48×48 models: other image sizes reach them resized, edits applied
+first (``Classifier`` resizes bilinearly).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from reportgen.bias.effects import ProbeEffect
+from reportgen.bias.reference import ReferenceModel, ReferenceRun
+from reportgen.loading.pixels import InputScale
+
+MANIFEST = "panel.json"
+Z_MIN = 3.0
+MAD_FLOOR_PP = 2.0
+MAD_SCALE = 1.4826  # MAD → standard deviation for a normal distribution
+
+
+@dataclass(frozen=True)
+class PanelEntry:
+    """One clean model as listed in the manifest: its file, recipe and input scale."""
+
+    name: str
+    path: Path
+    recipe: str
+    scale: InputScale
+    accuracy: float | None = None  # PublicTest accuracy at training time
+
+
+def panel_dir() -> Path:
+    """The bundled panel's folder (inside the wheel, or the checkout's ``sample_models``)."""
+    from reportgen.resources import data_dir
+
+    return data_dir("sample_models") / "panel"
+
+
+def read_manifest(directory: Path | None = None) -> list[PanelEntry]:
+    """The panel's members as listed in ``panel.json`` (empty when the panel is absent)."""
+    directory = directory or panel_dir()
+    try:
+        listed = json.loads((directory / MANIFEST).read_text())["members"]
+    except (OSError, ValueError, KeyError):
+        return []
+    return [PanelEntry(m["name"], (directory / m["file"]).resolve(), m["recipe"],
+                       InputScale(m["input_scale"]), m.get("accuracy")) for m in listed]
+
+
+@dataclass(frozen=True)
+class PanelRun:
+    """Every member's answers to the probes on the audited split."""
+
+    runs: tuple[ReferenceRun, ...]
+    names: tuple[str, ...]
+    recipes: tuple[str, ...]
+    left_out: tuple[str, ...] = ()  # members equal to the audited model (leave one out)
+    resized_from: tuple[int, int] | None = None  # the split's image size when not 48×48
+
+    def changes(self, n_classes: int) -> np.ndarray:
+        """(R, P, K) each member's rate change (pp) per probe and class."""
+        return np.stack([_run_changes(run, n_classes) for run in self.runs])
+
+    def to_summary(self) -> dict:
+        return {"members": [{"name": n, "recipe": r, **run.to_summary()}
+                            for n, r, run in zip(self.names, self.recipes, self.runs)],
+                "left_out": list(self.left_out),
+                "resized_from": list(self.resized_from) if self.resized_from else None,
+                "rule": {"z_min": Z_MIN, "mad_floor_pp": MAD_FLOOR_PP}}
+
+
+def _run_changes(run: ReferenceRun, n_classes: int) -> np.ndarray:
+    before = np.bincount(np.asarray(run.preds_before, np.int64), minlength=n_classes)
+    after = np.stack([np.bincount(np.asarray(row, np.int64), minlength=n_classes)
+                      for row in run.preds_after])
+    return 100.0 * (after - before) / len(run.preds_before)
+
+
+def robust_z(values: np.ndarray, panel: np.ndarray) -> np.ndarray:
+    """How far ``values`` (K,) sit above the panel's (R, K) median, in floored robust SDs."""
+    median = np.median(panel, axis=0)
+    mad = MAD_SCALE * np.median(np.abs(panel - median), axis=0)
+    return (values - median) / np.maximum(mad, MAD_FLOOR_PP)
+
+
+def judge_effects(effects: Sequence[ProbeEffect], panel: PanelRun,
+                  n_classes: int) -> list[ProbeEffect]:
+    """Effects with the panel's view added: each member's change, the part beyond the most
+    sensitive member (CI shifted by it) and the robust z against the panel."""
+    changes = panel.changes(n_classes)  # (R, P, K)
+    judged = []
+    for p, effect in enumerate(effects):
+        members = changes[:, p, :]
+        top = members.max(axis=0)
+        judged.append(replace(
+            effect, reference_change=top, specific=effect.rate_change - top,
+            specific_ci=effect.rate_change_ci - top[:, None], panel_changes=members,
+            panel_z=robust_z(effect.rate_change, members)))
+    return judged
+
+
+def typical_range(effect: ProbeEffect, k: int) -> str:
+    """"clean FER2013 models: +3.0 to +21.0 pp" for class k (empty without a panel)."""
+    if effect.panel_changes is None:
+        return ""
+    low, high = effect.panel_changes[:, k].min(), effect.panel_changes[:, k].max()
+    return f"clean FER2013 models: {low:+.1f} to {high:+.1f} pp"
+
+
+def member_models(entries: Sequence[PanelEntry], model_sha256: str, image_size: tuple[int, int],
+                  batch_size: int, trust: bool) -> tuple[list[tuple[PanelEntry, ReferenceModel]],
+                                                         list[str]]:
+    """Load each member but the audited model itself → (entry, reference model) pairs and the
+    names left out."""
+    from reportgen.bias.reference import reference_model
+    from reportgen.loading.model import Classifier, file_sha256, load_model
+
+    loaded, left_out = [], []
+    for entry in entries:
+        sha = file_sha256(entry.path)
+        if sha == model_sha256:
+            left_out.append(entry.name)
+            continue
+        member = load_model(entry.path, trust=trust)
+        scale = InputScale.RAW if member.has_rescaling else entry.scale
+        classifier = Classifier(member, image_size, scale, batch_size=batch_size)
+        loaded.append((entry, reference_model(classifier, entry.path, sha)))
+    return loaded, left_out
