@@ -63,6 +63,11 @@ class ProbeEffect:
         beyond = bool(np.isfinite(self.specific_ci[k, 0]) and self.specific_ci[k, 0] > 0)
         return beyond and (self.panel_z is None or bool(self.panel_z[k] >= Z_MIN))
 
+    def panel_range(self, k: int) -> tuple[float, float]:
+        """The clean panel's lowest and highest change (pp) toward class k."""
+        members = self.panel_changes[:, k]
+        return float(members.min()), float(members.max())
+
     @property
     def top_gainer(self) -> int:
         """The class whose prediction rate rises most."""

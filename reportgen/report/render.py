@@ -17,6 +17,7 @@ import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from reportgen.bias.panel import MAD_FLOOR_PP, Z_MIN
 from reportgen.evaluation.select import Case
 from reportgen.gating.verdict import Verdict
 from reportgen.report.explorer import case_anchor, case_numbers, explorer_context
@@ -112,7 +113,7 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_num, ci=fmt_ci, data_uris=_data_uris)
-    env.globals.update(evidence=finding_links)
+    env.globals.update(evidence=finding_links, panel_rule={"z_min": Z_MIN, "mad_floor_pp": MAD_FLOOR_PP})
     return env
 
 

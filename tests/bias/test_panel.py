@@ -90,3 +90,24 @@ def test_slices_say_under_called_when_a_class_is_under_predicted() -> None:
     texts = [f.text for f in findings if f.id.startswith("slice-brightness-low")]
     assert not any("over-called as 'c'" in t for t in texts)
     assert any("under-called as 's'" in t for t in texts)
+
+
+def test_members_see_other_image_sizes_resized() -> None:
+    """A 64×64 split: each member (a 48×48 model) classifies the same images resized."""
+    from reportgen.bias.panel import member_models
+
+    entries = read_manifest()[:1]
+    members, left_out = member_models(entries, "not-a-member", (64, 64), 64, trust=False)
+    assert left_out == [] and len(members) == 1
+    images = np.random.default_rng(0).uniform(0, 255, (5, 64, 64)).astype(np.float32)
+    labels = members[0][1].predict_images(images)
+    assert labels.shape == (5,) and ((0 <= labels) & (labels < 7)).all()
+
+
+def test_a_member_is_left_out_of_its_own_panel() -> None:
+    from reportgen.bias.panel import member_models
+    from reportgen.loading.model import file_sha256
+
+    entries = read_manifest()
+    members, left_out = member_models(entries, file_sha256(entries[0].path), (48, 48), 64, False)
+    assert left_out == [entries[0].name] and len(members) == len(entries) - 1
