@@ -14,7 +14,8 @@ _WHERE = {
     "PROBES": "probes", "Probe": "probes", "ProbeKind": "probes",
 }
 
-__all__ = sorted(_WHERE)
+__all__ = ["PROBES", "BiasResult", "Finding", "HygieneResult", "Probe", "ProbeKind", "Severity",
+           "analyse_bias", "check_hygiene"]
 
 
 def __getattr__(name: str) -> Any:

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,6 +31,13 @@ from reportgen.bias.offface import OffFaceShares, off_face_findings, off_face_sh
 from reportgen.bias.panel import PanelRun, judge_effects
 from reportgen.bias.probes import PROBES
 from reportgen.bias.reference import ReferenceModel, ReferenceRun, run_reference
+from reportgen.bias.search import (
+    TriggerSearch,
+    UniversalSearch,
+    search_findings,
+    search_triggers,
+    search_universal,
+)
 from reportgen.bias.shortcuts import probe_findings
 from reportgen.bias.slices import SliceResult, analyse_slices
 from reportgen.bias.spray import SprayResult, spray
@@ -62,6 +69,8 @@ class BiasResult:
     off_face: OffFaceShares | None = None  # attribution outside the face, per predicted class
     spray: SprayResult | None = None  # clusters of attribution maps per predicted class
     panel: PanelRun | None = None  # the clean models each effect is judged against
+    trigger_search: TriggerSearch | None = None  # a minimal optimised trigger per class
+    universal_search: UniversalSearch | None = None  # a minimal universal perturbation per class
 
     def headline_findings(
         self, min_severity: Severity = Severity.WARNING, limit: int | None = None
@@ -125,6 +134,10 @@ class BiasResult:
             "trigger_scan": self.triggers.to_summary(names) if self.triggers else None,
             "off_face": self.off_face.to_summary(names) if self.off_face else None,
             "spray": self.spray.to_summary(names) if self.spray else None,
+            "trigger_search": (self.trigger_search.to_summary(names) if self.trigger_search
+                               else None),
+            "universal_search": (self.universal_search.to_summary(names)
+                                 if self.universal_search else None),
         }
 
 
@@ -146,6 +159,8 @@ def analyse_bias(
     panel: PanelRun | None = None,
     panel_models: Sequence[ReferenceModel] = (),
     skip: Sequence[str] = (),
+    searches: bool = True,
+    panel_predicts: Sequence[Callable[[np.ndarray], np.ndarray]] = (),
 ) -> BiasResult:
     """Measure shortcuts and biases on a whole split.
 
@@ -160,6 +175,9 @@ def analyse_bias(
     answers to the same probes) and ``panel_models`` (its members, for the trigger scan): clean
     models of several recipes that effects are judged against instead of one reference
     (``reportgen.bias.panel``). ``skip``: detectors switched off (``reportgen.bias.switches``).
+    ``searches``: run the optimised trigger and universal perturbation searches
+    (``reportgen.bias.search``); ``panel_predicts``: clean models for their transfer check, each
+    (M, h, w) float32 0–255 → (M,) classes, beside the panel members and the reference.
     """
     labels = np.asarray(labels, dtype=np.int64)
     preds = np.asarray(probs).argmax(axis=1)
@@ -199,6 +217,17 @@ def analyse_bias(
                                  reference=scan_reference,
                                  is_reference=reference is not None and reference.same_as_model)
     seconds["trigger_scan"] = time.perf_counter() - start
+    trigger_search, universal_search = None, None
+    if len(images) >= rules.MIN_IMAGES and searches:
+        clean = [*panel_predicts, *(member.predict_images for member in panel_models)]
+        if reference is not None and not reference.same_as_model and not panel_models:
+            clean.append(reference.predict_images)
+        if "trigger-search" not in skip:
+            trigger_search = search_triggers(classifier, images, preds, n_classes, seed, clean)
+            seconds["trigger_search"] = trigger_search.seconds
+        if "universal-search" not in skip:
+            universal_search = search_universal(classifier, images, preds, n_classes, seed, clean)
+            seconds["universal_search"] = universal_search.seconds
 
     start = time.perf_counter()
     slices = analyse_slices(images, labels, preds, n_classes, seed)
@@ -230,9 +259,11 @@ def analyse_bias(
         class_names=tuple(class_names), n_images=len(images), seed=seed, probes=effects,
         slices=slices, localisation=localisation, confusions=confusions,
         findings=(_findings(effects, slices, confusions, triggers, off_face, class_names,
-                            images.shape[1:]) if len(images) >= rules.MIN_IMAGES else []),
+                            images.shape[1:], (trigger_search, universal_search))
+                  if len(images) >= rules.MIN_IMAGES else []),
         example_image=_example(images, labels, probs), seconds=seconds, reference=ref_run,
         triggers=triggers, off_face=off_face, spray=clusters, panel=panel,
+        trigger_search=trigger_search, universal_search=universal_search,
     )
 
 
@@ -252,11 +283,14 @@ def _labeller(classifier: Classifier):
 def _findings(effects: list[ProbeEffect], slices: list[SliceResult],
               confusions: ConfusionResult, triggers: TriggerScan | None,
               off_face: OffFaceShares | None, class_names: Sequence[str],
-              shape: tuple[int, int]) -> list[Finding]:
+              shape: tuple[int, int],
+              searched: tuple[TriggerSearch | None, UniversalSearch | None] = (None, None),
+              ) -> list[Finding]:
     """Every stated finding, most severe first (rules in ``reportgen.bias.findings``)."""
     findings = probe_findings(effects, class_names)
     if triggers is not None:
         findings += trigger_findings(triggers, class_names, *shape)
+    findings += search_findings(*searched, class_names)
     if off_face is not None:
         findings += off_face_findings(off_face, class_names)
     findings += rules.slice_findings(slices, class_names)

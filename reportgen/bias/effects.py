@@ -14,6 +14,7 @@ import numpy as np
 
 from reportgen.bias.probes import Probe, apply_probe
 from reportgen.bias.resample import bootstrap_category_means, bootstrap_means, intervals
+from reportgen.bias.spread import Z_MIN
 from reportgen.loading.model import Classifier
 from reportgen.numbers import round_finite
 from reportgen.progress import Track
@@ -58,8 +59,6 @@ class ProbeEffect:
         maximum, CI and all) and, with a panel, far above its median. None without either."""
         if self.specific_ci is None:
             return None
-        from reportgen.bias.panel import Z_MIN
-
         beyond = bool(np.isfinite(self.specific_ci[k, 0]) and self.specific_ci[k, 0] > 0)
         return beyond and (self.panel_z is None or bool(self.panel_z[k] >= Z_MIN))
 

@@ -30,12 +30,12 @@ import numpy as np
 
 from reportgen.bias.effects import ProbeEffect
 from reportgen.bias.reference import ReferenceModel, ReferenceRun
+from reportgen.bias.spread import MAD_FLOOR_PP, Z_MIN, robust_z
+
+__all__ = ["MAD_FLOOR_PP", "Z_MIN", "PanelRun", "judge_effects", "robust_z"]
 from reportgen.loading.pixels import InputScale
 
 MANIFEST = "panel.json"
-Z_MIN = 3.0
-MAD_FLOOR_PP = 2.0
-MAD_SCALE = 1.4826  # MAD → standard deviation for a normal distribution
 
 
 @dataclass(frozen=True)
@@ -94,13 +94,6 @@ def _run_changes(run: ReferenceRun, n_classes: int) -> np.ndarray:
     after = np.stack([np.bincount(np.asarray(row, np.int64), minlength=n_classes)
                       for row in run.preds_after])
     return 100.0 * (after - before) / len(run.preds_before)
-
-
-def robust_z(values: np.ndarray, panel: np.ndarray) -> np.ndarray:
-    """How far ``values`` (K,) sit above the panel's (R, K) median, in floored robust SDs."""
-    median = np.median(panel, axis=0)
-    mad = MAD_SCALE * np.median(np.abs(panel - median), axis=0)
-    return (values - median) / np.maximum(mad, MAD_FLOOR_PP)
 
 
 def judge_effects(effects: Sequence[ProbeEffect], panel: PanelRun,

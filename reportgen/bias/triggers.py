@@ -29,6 +29,7 @@ import numpy as np
 from reportgen.bias.effects import new_shares
 from reportgen.bias.findings import Finding, grade, pp
 from reportgen.bias.resample import bootstrap_means, intervals
+from reportgen.bias.spread import Z_MIN, robust_z
 from reportgen.numbers import round_all, round_finite
 from reportgen.severity import Severity
 
@@ -135,8 +136,6 @@ class Trigger:
         sensitive member's, CI and all, or not ``Z_MIN`` robust SDs above their median)."""
         if self.specific_ci is None:
             return None
-        from reportgen.bias.panel import robust_z, Z_MIN
-
         beyond = bool(np.isfinite(self.specific_ci[0]) and self.specific_ci[0] > 0)
         if self.panel_effects is None or len(self.panel_effects) < 2:
             return not beyond

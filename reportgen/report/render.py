@@ -90,6 +90,8 @@ def finding_links(finding: Any) -> list[tuple[str, ...]]:
         links = [("#sink-gallery", "sink gallery")]
     elif probe.startswith("saliency:"):
         links = [("#off-face", "off-face table")]
+    elif probe.startswith("search:"):
+        links = [("#search", "search")]
     else:
         links = [(f"#probe-{probe}", "probe row")]
     name = getattr(finding, "class_name", None)
@@ -138,6 +140,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("performance", "Performance", "sections/performance.html"),
     Section("confusions", "Confusions", "sections/confusions.html"),
     Section("shortcuts", "Shortcuts and biases", "sections/bias.html", needs="bias"),
+    Section("search", "Searched triggers", "sections/search.html", needs="search"),
     Section("cases", "Case galleries", "sections/cases.html"),
     Section("attributions", "Explanations", "sections/attributions.html", needs="attr"),
     Section("quality", "Which explanations to trust", "sections/quality.html", needs="quality"),
@@ -232,7 +235,7 @@ def _sink(result: AuditResult, names: list[str]) -> dict[str, Any]:
 def _optional_sections(result: AuditResult, verdict: Verdict, names: list[str]) -> dict[str, Any]:
     """Contexts of the sections that other stages contribute, when they ran."""
     extra: dict[str, Any] = {"attr": None, "quality": None, "bias": None, "hygiene": None,
-                             "comparison": None}
+                             "comparison": None, "search": None}
     if result.attributions is not None:
         from reportgen.report.figures.attributions import attribution_figures
 
@@ -248,6 +251,12 @@ def _optional_sections(result: AuditResult, verdict: Verdict, names: list[str]) 
 
         extra["bias"] = result.bias
         extra["bias_figs"] = bias_figures(result.bias, names)
+        if result.bias.trigger_search or result.bias.universal_search:
+            from reportgen.report.figures.search import search_figures
+
+            extra["search"] = result.bias
+            extra["search_figs"] = search_figures(result.bias.trigger_search,
+                                                  result.bias.universal_search, names)
     extra["hygiene"] = result.hygiene
     if verdict.comparison is not None:
         from reportgen.report.figures.compare import comparison_figures
