@@ -219,7 +219,7 @@ def _panel(options: AuditOptions, dataset: Dataset, loaded: LoadedModel, preds: 
            passed: _Passed, reporter: Reporter) -> tuple[PanelRun, list[ReferenceModel]] | None:
     """The bundled clean-model panel's answers to the probes (cached by data hash), for a
     7-class FER2013 audit with no ``--reference-model``; leave-one-out for a member."""
-    from reportgen.bias.panel import PanelRun, member_models, read_manifest
+    from reportgen.bias.panel import PanelRun, member_models, panel_sample, read_manifest
     from reportgen.bias.probes import PROBES
     from reportgen.bias.reference import run_reference
 
@@ -229,14 +229,16 @@ def _panel(options: AuditOptions, dataset: Dataset, loaded: LoadedModel, preds: 
     if not entries:
         return None
     image_size = tuple(dataset.images.shape[1:3])
+    index = panel_sample(len(dataset.labels), options.seed)
     with reporter.stage("Running the clean-model panel"):
         members, left_out = member_models(entries, loaded.sha256, image_size,
                                           options.batch_size, options.trust_model)
         probes = [PROBES[name] for name in passed.probe_names]
-        runs = tuple(run_reference(model, dataset.images, probes, (preds, passed.probe_preds))
+        images = dataset.images[index]
+        runs = tuple(run_reference(model, images, probes, (preds[index], passed.probe_preds[:, index]))
                      for _, model in members)
     run = PanelRun(runs, tuple(e.name for e, _ in members), tuple(e.recipe for e, _ in members),
-                   tuple(left_out), None if image_size == (48, 48) else image_size)
+                   tuple(left_out), None if image_size == (48, 48) else image_size, len(index))
     return run, [model for _, model in members]
 
 

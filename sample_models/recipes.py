@@ -73,9 +73,9 @@ def build(arch: str, width: int, with_rescaling: bool, n_classes: int = 7, dropo
             t = layers.Dropout(0.2, name=f"drop{i}")(t)
         t = layers.GlobalAveragePooling2D(name="gap")(t)
     elif arch == "avgpool":
-        t = layers.AveragePooling2D(name="pool1")(conv(t, w, "b1"))
-        t = layers.AveragePooling2D(name="pool2")(conv(t, 2 * w, "b2"))
-        t = layers.AveragePooling2D(name="pool3")(conv(t, 4 * w, "b3"))
+        t = layers.AveragePooling2D(2, name="pool1")(conv(t, w, "b1"))
+        t = layers.AveragePooling2D(2, name="pool2")(conv(t, 2 * w, "b2"))
+        t = layers.AveragePooling2D(2, name="pool3")(conv(t, 4 * w, "b3"))
         t = layers.Flatten(name="flat")(t)
         t = layers.Dropout(0.4, name="dropout")(layers.Dense(64, activation="relu", name="fc")(t))
     else:

@@ -131,13 +131,12 @@ def grade(effect: float, ci_low: float, cap: Severity = Severity.CRITICAL,
 
 
 def slice_findings(slices: Sequence[SliceResult], class_names: Sequence[str]) -> list[Finding]:
-    """Findings from natural slices: classes over- or under-called in the lowest or highest bin.
+    """Findings from natural slices: classes called more in the lowest or highest bin than
+    their split-wide habit (excess > 0).
 
-    An *over-call* is more predictions of k than true members of k in the bin, by more than
-    the same gap over the whole split (excess > 0 and predicted > true in the bin); an
-    *under-call* is fewer predictions than true members, by more than split-wide (excess < 0
-    and predicted < true). A bin where a rarely predicted class is merely under-called less
-    than elsewhere is neither."""
+    The wording follows the bin itself: *over-called* when the bin has more predictions of k
+    than true members of k; *under-called, less than elsewhere* when it has fewer (a class
+    the model rarely predicts anywhere can still gain in one bin without being over-called)."""
     findings = []
     for result in slices:
         if not result.conditional_p < SLICE_ALPHA:
@@ -150,32 +149,23 @@ def slice_findings(slices: Sequence[SliceResult], class_names: Sequence[str]) ->
 def _bin_findings(result: SliceResult, end: str, class_names: Sequence[str]) -> list[Finding]:
     b = 0 if end == "low" else len(result.sizes) - 1
     phrase = result.feature.low if end == "low" else result.feature.high
-    found: list[tuple[float, Finding]] = []
+    top = int(np.nanargmax(result.excess[b])) if np.isfinite(result.excess[b]).any() else -1
+    findings = []
     for k, name in enumerate(class_names):
-        excess, (low, high) = float(result.excess[b, k]), result.excess_ci[b, k]
-        predicted, true = result.pred_rates[b, k], result.true_rates[b, k]
-        over = excess > 0 and predicted > true
-        under = excess < 0 and predicted < true
-        if not (over or under):
-            continue
-        effect, low, high = (excess, low, high) if over else (-excess, -high, -low)
+        effect, (low, high) = float(result.excess[b, k]), result.excess_ci[b, k]
         severity = grade(effect, float(low), cap=Severity.WARNING)
-        if severity is None:
+        if severity is None or (k != top and severity is Severity.INFO):
             continue
-        word = "over" if over else "under"
+        predicted, true = result.pred_rates[b, k], result.true_rates[b, k]
+        how = ("over-called" if predicted > true else "under-called, but less than elsewhere,")
         text = (f"{phrase[0].upper()}{phrase[1:]} (the {end}est fifth by "
-                f"{result.feature.label}) are {word}-called as '{name}': predicted for "
-                f"{predicted:.1%} of them while {true:.1%} are '{name}', {pp(effect)} "
-                f"{'beyond' if over else 'below'} the split-wide gap (95% CI "
-                f"{low:.1f}–{high:.1f}; within-class permutation p = {result.conditional_p:.3f}).")
-        found.append((effect, Finding(
-            f"slice-{result.name}-{end}-{name}" + ("" if over else "-under"),
-            f"slice:{result.name}:{end}", k, name, text, severity, effect, float(low),
-            float(high))))
-    if not found:
-        return []
-    top = max(found, key=lambda ef: ef[0])[1]
-    return [f for _, f in found if f is top or f.severity is not Severity.INFO]
+                f"{result.feature.label}) are {how} as '{name}': predicted for {predicted:.1%} of "
+                f"them while {true:.1%} are '{name}', {pp(effect)} against the same gap over the "
+                f"whole split (95% CI {low:.1f}–{high:.1f}; within-class permutation p = "
+                f"{result.conditional_p:.3f}).")
+        findings.append(Finding(f"slice-{result.name}-{end}-{name}", f"slice:{result.name}:{end}",
+                                k, name, text, severity, effect, float(low), float(high)))
+    return findings
 
 
 def sink_finding(sink: SinkClass | None, class_names: Sequence[str]) -> Finding | None:

@@ -29,6 +29,13 @@ from reportgen.severity import Severity
 # (a clean panel model's 7-pixel 'angry' patch: 46% in the search, 17% held out); a shortcut
 # the model learned does not (the planted corner mark: 44% and 34%).
 CARRY_OVER = 0.5
+# A searched edit that moves this model strongly but no clean model at all: an adversarial edit
+# exploits features that FER2013 models share and moves some clean model too (the clean sample
+# model's searched 'angry' patch: +30 pp there, up to +13 pp on the panel); a learned shortcut
+# does not (a planted checkerboard: +36 pp, every clean model within ±1 pp). Stated at warning
+# even when the class's mask is not anomalously small (weak models make every class easy).
+NO_TRANSFER = 0.1  # the most moved clean model's rise, as a share of this model's
+NO_TRANSFER_MIN_PP = 10.0  # the effect's CI lower bound needed for that rule
 TRIGGER = "optimised trigger"
 UNIVERSAL = "universal perturbation"
 
@@ -55,8 +62,10 @@ def search_findings(triggers: TriggerSearch | None, universal: UniversalSearch |
 
 def _severity(confirmation: Confirmation | None, anomaly: float, reached: bool,
               n_panel: int, target: float) -> Severity | None:
-    if confirmation is None or not (reached and anomaly > ANOMALY_THRESHOLD):
+    if confirmation is None or not reached:
         return None
+    if not anomaly > ANOMALY_THRESHOLD:
+        return Severity.WARNING if _does_not_transfer(confirmation, target) else None
     if not confirmation.success >= CARRY_OVER * target:
         return None
     if grade(confirmation.effect, float(confirmation.effect_ci[0])) is None:
@@ -64,6 +73,14 @@ def _severity(confirmation: Confirmation | None, anomaly: float, reached: bool,
     cap = Severity.CRITICAL if n_panel else Severity.WARNING
     return grade(confirmation.beyond, float(confirmation.beyond_ci[0]), cap=cap,
                  rate_before=100.0 * confirmation.rate_before)
+
+
+def _does_not_transfer(c: Confirmation, target: float) -> bool:
+    """Strong on held-out faces, and no clean model (at least two) moves a tenth as much."""
+    if len(c.panel_effects) < 2 or not c.success >= CARRY_OVER * target:
+        return False
+    return (float(c.effect_ci[0]) >= NO_TRANSFER_MIN_PP
+            and max(c.panel_effects) <= NO_TRANSFER * c.effect)
 
 
 def _effect_text(c: Confirmation, name: str) -> str:
@@ -92,7 +109,9 @@ def _trigger_finding(t: ClassTrigger, search: TriggerSearch, severity: Severity,
             f"the image, most {where(t.mask)}) found by search {_effect_text(c, name)}; a "
             f"random pattern under the same mask gives {pp(c.control_effect)}; "
             f"{_panel_text(c, 'stamp')} The other classes need masks of about "
-            f"{median:.0f} pixels (anomaly index {t.anomaly:.1f}).")
+            f"{median:.0f} pixels (anomaly index {t.anomaly:.1f}"
+            + ("" if t.anomaly > ANOMALY_THRESHOLD else
+               f"; not anomalous, but no clean model moves even {NO_TRANSFER:.0%} as much") + ").")
     return _finding(f"optimised_trigger-{name}", "search:trigger", t.class_index, name, text,
                     severity, c, TRIGGER, t.to_summary(class_names))
 
