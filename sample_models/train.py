@@ -121,7 +121,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from recipes import ARCHS, AUGMENTS, EDITS_NEW, SCALES, augmenter, build  # noqa: E402
+from recipes import ARCHS, AUGMENTS, EDITS_NEW, SCALES, augmenter, build
 
 CLASSES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
 SAD = CLASSES.index("sad")

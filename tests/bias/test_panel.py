@@ -111,3 +111,11 @@ def test_a_member_is_left_out_of_its_own_panel() -> None:
     entries = read_manifest()
     members, left_out = member_models(entries, file_sha256(entries[0].path), (48, 48), 64, False)
     assert left_out == [entries[0].name] and len(members) == len(entries) - 1
+
+
+def test_a_corruption_alone_is_at_most_a_warning() -> None:
+    """Heavy corruption splits clean models of different recipes: robustness, never critical."""
+    effects = measure_effects([PROBES["elastic_transform_s5"]], np.zeros(N, int), _moved(0.60),
+                              np.zeros(N, int), 7, seed=0)
+    (finding,) = probe_findings(judge_effects(effects, _panel(0.01, 0.02, 0.03, 0.05), 7), NAMES)
+    assert finding.shared is False and finding.severity is Severity.WARNING
