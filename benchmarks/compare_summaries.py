@@ -14,7 +14,7 @@ import json
 import sys
 from typing import Any
 
-IGNORED = {"timings", "seconds", "path", "argv", "wall_s"}
+IGNORED = {"timings", "seconds", "path", "argv", "wall_s", "cached"}  # cached: a cache hit, like a timing
 
 
 def differences(a: Any, b: Any, digits: int | None, where: str = "") -> list[str]:

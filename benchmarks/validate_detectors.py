@@ -35,7 +35,7 @@ CLEAN = ["fer_cnn.keras", "fer_cnn_ft_clean.keras"]
 
 def planted_models() -> list[tuple[Path, dict]]:
     found = []
-    for path in sorted([*SAMPLES.glob("*.keras"), *(SAMPLES / "planted").glob("*.keras")]):
+    for path in [*sorted((SAMPLES / "planted").glob("*.keras")), *sorted(SAMPLES.glob("*.keras"))]:
         record = path.with_name(path.stem + ".train.json")
         if record.exists():
             planted = json.loads(record.read_text()).get("planted")

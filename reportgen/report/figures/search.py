@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.ticker import NullFormatter, ScalarFormatter
 
 from reportgen.bias.search import ClassPerturbation, ClassTrigger, TriggerSearch, UniversalSearch
 from reportgen.bias.search.confirm import Confirmation
@@ -73,6 +74,9 @@ def plot_sizes(ax: Axes, sizes: np.ndarray, anomaly: np.ndarray, class_names: Se
     ax.barh(rows, sizes, color=colours)
     ax.set_xscale("log")
     ax.set_xlim(right=float(np.max(sizes)) * 4)  # room for the labels
+    # within one decade matplotlib labels the minor ticks too, and they overlap the major ones
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(ScalarFormatter())
     for row, (size, index) in enumerate(zip(sizes, anomaly)):
         ax.text(size, row, f" {index:+.1f}", va="center", fontsize=FONT)
     ax.set_yticks(rows, class_names, fontsize=FONT)
