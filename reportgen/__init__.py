@@ -23,11 +23,8 @@ def __getattr__(name: str) -> str:
     # Looked up on first use: importlib.metadata costs ~0.1 s, most of `import reportgen`.
     if name != "__version__":
         raise AttributeError(f"module 'reportgen' has no attribute {name!r}")
-    from importlib import metadata
+    from reportgen.distribution import version
 
-    try:
-        return metadata.version("reportgen")
-    except metadata.PackageNotFoundError:  # a bare source tree on sys.path, never installed
-        return "0+unknown"
+    return version()
 
 __all__ = ["Audit", "InputError", "__version__", "audit", "gate"]

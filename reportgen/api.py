@@ -67,7 +67,7 @@ class Audit:
 
     @property
     def passed(self) -> bool:
-        """True when no policy check failed (always true without a policy)."""
+        """True when no check of the policy in force failed (always true with ``policy="none"``)."""
         return self.verdict.passed
 
     def files(self, formats: Iterable[str] = FORMATS, reporter: Reporter | None = None) -> dict[str, bytes]:
@@ -104,7 +104,7 @@ class Audit:
         """Log headline metrics, checks and the report files to the active MLflow run (one is
         started if none is active) at the current tracking URI; return the run id.
 
-        Needs the ``mlflow`` extra (``pip install 'reportgen[mlflow]'``).
+        Needs the ``mlflow`` extra (``pip install 'reportgen-fer[mlflow]'``).
         """
         from reportgen.tracking import log_audit
 
@@ -145,7 +145,8 @@ def policy_warnings(policy: Policy | None, baseline: Mapping[str, Any] | None, c
     if skipped := policy.skipped_without_baseline(baseline):
         messages.append(f"{policy.source}: no --baseline given, so the [baseline] checks "
                         f"{', '.join(skipped)} are skipped")
-    if command == "gate" and (audit_only := policy.skipped_in_gate()):
+    # The default's audit-only check is skipped in gate by design: no warning for a choice nobody made.
+    if command == "gate" and not policy.default and (audit_only := policy.skipped_in_gate()):
         messages.append(f"{policy.source}: gate computes no attributions, so "
                         f"{', '.join(audit_only)} are skipped (reportgen audit checks them)")
     return messages
@@ -172,8 +173,8 @@ def audit(
     seed: int = 0,
     input_scale: str = "auto",
     class_names: Sequence[str] | None = None,
-    policy: str | Path | None = None,
-    baseline: str | Path | None = None,
+    policy: str | Path | Mapping[str, Any] | Policy | None = None,
+    baseline: str | Path | Mapping[str, Any] | Audit | None = None,
     cases_per_group: int = 3,
     borderline_gap: float = 0.10,
     confident_p: float = 0.80,
@@ -191,16 +192,21 @@ def audit(
       [the bundled sample model]. data: a path (FER2013 CSV, CSV or Parquet shards, or image folders) or
       ``(images, labels)``: images (N, H, W) or (N, H, W, 1|3), uint8 0–255 or float 0–1,
       0–255 or −1–1; labels (N,) class indices [the bundled demo sample].
+    class_names: the classes in the labels' (and the model's outputs') index order; arrays given
+      without them are read in FER2013's order (0 angry … 6 neutral), with a warning that the
+      report repeats.
+    policy: a policy file, a dict in its TOML layout, a ``reportgen.gating.Policy``, "none" (no
+      checks) or None [reportgen's default policy, ``reportgen policy show`` prints it].
+    baseline: a baseline ``summary.json`` path, a summary dict, or an earlier ``Audit``.
     methods: attribution methods (None: the defaults, []: none). executor: where the model pass
     runs, "local" or "ray" [local; ray when ``ray_address``, an existing cluster, is given].
     Raises ``InputError`` on bad input, with a message naming the file or argument.
     """
-    from reportgen.evaluation.select import SelectionRules
     from reportgen.preflight import check_executor
 
     executor = check_executor(executor, ray_address)
     extra = {"methods": parse_methods(methods), "gradcam_layer": gradcam_layer,
-             "rules": SelectionRules(borderline_gap, confident_p, cases_per_group, seed),
+             "rules": (borderline_gap, confident_p, cases_per_group, seed),
              "executor": executor, "ray_address": ray_address}
     return _api_run("audit", model, data, split, seed, input_scale, class_names, policy, baseline,
                     batch_size, skip_bad_rows, trust_model, quiet, extra)
@@ -210,8 +216,8 @@ def gate(
     model: str | Path | keras.Model | None = None,
     data: str | Path | tuple[np.ndarray, np.ndarray] | None = None,
     *,
-    policy: str | Path | None = None,
-    baseline: str | Path | None = None,
+    policy: str | Path | Mapping[str, Any] | Policy | None = None,
+    baseline: str | Path | Mapping[str, Any] | Audit | None = None,
     split: str | None = None,
     seed: int = 0,
     input_scale: str = "auto",
@@ -234,21 +240,39 @@ def gate(
 
 
 def _api_run(command: str, model: Any, data: Any, split: str | None, seed: int, input_scale: str,
-             class_names: Sequence[str] | None, policy_path: str | Path | None,
-             baseline_path: str | Path | None, batch_size: int, skip_bad_rows: bool,
+             class_names: Sequence[str] | None, policy_spec: Any,
+             baseline_spec: Any, batch_size: int, skip_bad_rows: bool,
              trust_model: bool, quiet: bool, extra: dict[str, Any]) -> Audit:
-    from reportgen.gating.verdict import load_gate_inputs
+    from reportgen.gating.defaults import choose_policy
     from reportgen.loading.dataset import FER2013_CLASSES
-    from reportgen.loading.pixels import InputScale
-    from reportgen.progress import Reporter
-    from reportgen.result import AuditOptions, Command
+    from reportgen.preflight import preflight
 
     names = tuple(class_names) if class_names is not None else FER2013_CLASSES
-    policy, baseline = load_gate_inputs(_path(policy_path), _path(baseline_path))
+    # Every path, the split and the policy are checked before TensorFlow is imported.
+    inputs = preflight(model=_given_path(model, sample_model()), data=_given_path(data, sample_data()),
+                       class_names=names, split=split, policy=choose_policy(policy_spec),
+                       baseline=_baseline(baseline_spec), trust_model=trust_model, seed=seed)
+    policy, baseline = inputs.policy, inputs.baseline
+
+    from reportgen.loading.pixels import InputScale
+    from reportgen.progress import Reporter, import_tensorflow_quietly
+    from reportgen.result import AuditOptions, Command
+
+    import_tensorflow_quietly()  # TensorFlow's C++ start-up lines, hidden as the CLI hides them
+
+    if "rules" in extra:
+        from reportgen.evaluation.select import SelectionRules
+
+        extra = {**extra, "rules": SelectionRules(*extra["rules"])}
     for message in policy_warnings(policy, baseline, command):
         warnings.warn(message, stacklevel=3)
+    if policy is None:
+        warnings.warn("policy='none': no policy is applied, so nothing is checked", stacklevel=3)
     loaded, model_path = _model(model, trust_model)
     dataset, data_path = _data(data, names)
+    notes = _class_order_notes(data, class_names)
+    for message in notes:
+        warnings.warn(message, stacklevel=3)
     try:
         scale = InputScale(input_scale)
     except ValueError:
@@ -256,16 +280,46 @@ def _api_run(command: str, model: Any, data: Any, split: str | None, seed: int, 
     options = AuditOptions(model_path=model_path, data_path=data_path, command=Command(command),
                            split=split, input_scale=scale, seed=seed, class_names=names,
                            batch_size=batch_size, skip_bad_rows=skip_bad_rows,
-                           trust_model=trust_model, **extra)
+                           trust_model=trust_model, notes=notes, **extra)
     with Reporter(quiet) as reporter:
         outcome = run(options, policy, baseline, reporter, loaded=loaded, dataset=dataset)
-    for note in outcome.result.notes:
+    for note in outcome.result.notes[len(notes):]:  # the class-order note was warned above
         warnings.warn(note, stacklevel=3)
     return outcome
 
 
-def _path(value: str | Path | None) -> Path | None:
-    return None if value is None else Path(value)
+def _baseline(value: Any) -> Path | dict[str, Any] | None:
+    """A baseline file for the preflight to read, or a summary (a dict, an Audit's), validated."""
+    from reportgen.gating.baseline import validate_summary
+
+    if value is None or isinstance(value, str | Path):
+        return None if value is None else Path(value)
+    if isinstance(value, Audit):
+        return validate_summary(value.summary, "baseline Audit")
+    if isinstance(value, Mapping):
+        return validate_summary(dict(value), "baseline dict")
+    raise InputError(f"baseline: expected a summary.json path, a summary dict or an Audit, "
+                     f"got {type(value).__name__}")
+
+
+def _class_order_notes(data: Any, class_names: Sequence[str] | None) -> tuple[str, ...]:
+    """Arrays carry no class names: without ``class_names`` the report states the order assumed."""
+    if class_names is not None or data is None or isinstance(data, str | Path):
+        return ()
+    from reportgen.loading.dataset import FER2013_CLASSES
+
+    order = ", ".join(f"{i} {name}" for i, name in enumerate(FER2013_CLASSES))
+    note = (f"The labels were given as arrays without class_names, so FER2013's index order was "
+            f"assumed: {order}. Pass class_names=[...] in your labels' order if it differs "
+            "(alphabetical folder numbering, for one, does).")
+    return (note,)
+
+
+def _given_path(value: Any, default: Path) -> Path | None:
+    """The path to check before any work: ``value``'s, the default's when None, else None."""
+    if value is None:
+        return default
+    return Path(value) if isinstance(value, str | Path) else None
 
 
 def _model(model: Any, trust: bool) -> tuple[LoadedModel | None, Path]:
@@ -298,11 +352,7 @@ def _data(data: Any, class_names: tuple[str, ...]) -> tuple[Dataset | None, Path
 
 
 def parse_methods(methods: Sequence[str] | str | None) -> tuple[str, ...] | None:
-    if methods is None:
-        return None
-    from reportgen.attributions import check_methods
+    """Method names checked without importing TensorFlow: None, [] / ["none"], or names."""
+    from reportgen.methods import parse_methods as parse
 
-    names = [methods] if isinstance(methods, str) else list(methods)
-    if [n.strip().lower() for n in names] == ["none"]:
-        return ()
-    return check_methods(names)
+    return parse(methods)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -15,6 +13,7 @@ from typer.core import TyperGroup
 
 from reportgen.api import FORMATS, check_formats
 from reportgen.errors import InputError
+from reportgen.policy_commands import policy_app
 from reportgen.resources import sample_data, sample_model
 
 if TYPE_CHECKING:
@@ -40,6 +39,9 @@ class OneLineErrors(TyperGroup):
         except exceptions.NoArgsIsHelpError as err:
             err.show()
             code = err.exit_code
+        except InputError as err:  # raised by the small commands (policy init/show)
+            _fail(str(err))
+            code = 2
         except exceptions.UsageError as err:
             ctx = err.ctx  # named "reportgen" however invoked (python -m, CliRunner's "root")
             command = "reportgen" if ctx is None or ctx.parent is None else f"reportgen {ctx.info_name}"
@@ -65,6 +67,7 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Audit reports and CI gates for Keras facial-expression classifiers (FER2013).",
 )
+app.add_typer(policy_app, name="policy")
 
 SAMPLE = "the bundled sample"
 
@@ -78,8 +81,8 @@ DataOpt = Annotated[Path, typer.Option(
          "('shards/part-*.parquet'), or an image-folder root.")]
 SplitOpt = Annotated[str | None, typer.Option(
     "--split", metavar="NAME",
-    help="CSV: a Usage value (Training, PublicTest, PrivateTest). Folders: a split subfolder, "
-         "or none when the root holds the class folders.")]
+    help="CSV or Parquet: a Usage value (Training, PublicTest, PrivateTest). Folders: a split "
+         "subfolder, or none when the root holds the class folders. Case is ignored.")]
 ScaleOpt = Annotated[str, typer.Option(
     "--input-scale", metavar="auto|0-255|0-1|-1-1",
     help="How pixels are scaled before the model; auto picks it from the model's Rescaling "
@@ -88,8 +91,11 @@ OutOpt = Annotated[Path, typer.Option(
     "--out", metavar="DIR", help="Output directory, created if missing; only the files written "
                                   "are replaced in it.")]
 SeedOpt = Annotated[int, typer.Option("--seed", metavar="INT", help="Seed for everything random.")]
-PolicyOpt = Annotated[Path | None, typer.Option(
-    "--policy", metavar="FILE", help="TOML gate policy; a failed check exits 1.")]
+PolicyOpt = Annotated[str | None, typer.Option(
+    "--policy", metavar="FILE|default|none",
+    show_default="default: the policy shipped with reportgen",
+    help="TOML gate policy; a failed check exits 1. 'none' checks nothing ('reportgen policy show' "
+         "prints the policy in force).")]
 BaselineOpt = Annotated[Path | None, typer.Option(
     "--baseline", metavar="PATH",
     help="A baseline run's summary.json, to compare against and gate on regressions.")]
@@ -166,10 +172,16 @@ def _warn(message: str) -> None:
     typer.echo(f"reportgen: warning: {one_line(message)}", err=True)
 
 
+MAX_LINE = 2000  # characters of one error or warning line; the lists in messages are capped too
+
+
 def one_line(message: str) -> str:
-    """``message`` on one line: newlines and other control characters (in file names, say)
-    written as escapes, so one error is always one line."""
-    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in message)
+    """``message`` on one line of at most ``MAX_LINE`` characters: newlines and other control
+    characters (in file names, say) written as escapes, so one error is always one line."""
+    line = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in message[:MAX_LINE + 1])
+    if len(line) > MAX_LINE or len(message) > MAX_LINE:
+        return f"{line[:MAX_LINE]}… ({len(message) - MAX_LINE:,} more characters)"
+    return line
 
 
 def _parse_classes(text: str | None) -> tuple[str, ...]:
@@ -184,17 +196,19 @@ def _parse_classes(text: str | None) -> tuple[str, ...]:
 
 
 def _parse_methods(text: str | None) -> tuple[str, ...] | None:
-    from reportgen.api import parse_methods
+    from reportgen.methods import parse_methods  # the names alone: no TensorFlow
 
     return None if text is None else parse_methods([m for m in text.split(",") if m.strip()])
 
 
-def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline: Path | None,
+def _execute(command: str, out: Path, quiet: bool, policy: str | None, baseline: Path | None,
              junit: Path | None, options_kwargs: dict[str, Any], formats: tuple[str, ...] = FORMATS,
-             mlflow: bool = False) -> int:
+             mlflow: bool = False, as_json: bool = False) -> int:
     """Check everything, then run the pipeline, evaluate the policy, render, and write all
     files or none; return the exit code."""
+    from reportgen.gating.defaults import choose_policy
     from reportgen.preflight import preflight
+    from reportgen.progress import import_tensorflow_quietly
     from reportgen.report.output import prepare_out_dir, remove_created
 
     created: list[Path] = []
@@ -205,17 +219,20 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
         if reference is not None and str(reference) != "none" and not Path(reference).exists():
             raise InputError(f"{reference}: reference model not found (--reference-model)")
         inputs = preflight(model=options_kwargs["model_path"], data=options_kwargs["data_path"],
-                           class_names=options_kwargs["class_names"], out=out,
+                           class_names=options_kwargs["class_names"],
+                           split=options_kwargs["split"], out=out,
                            out_files=_out_files(command, formats),
-                           policy=policy, baseline=baseline, junit=junit,
+                           policy=choose_policy(policy), baseline=baseline, junit=junit,
                            trust_model=options_kwargs["trust_model"], seed=options_kwargs["seed"],
                            limits=options_kwargs["limits"])
+        if quiet:  # Ray's C++ log lines on stderr (read when Ray starts, if it does)
+            os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
         created = prepare_out_dir(out)
         if junit is not None:
             created += prepare_out_dir(junit.parent)
-        _import_tensorflow_quietly()
+        import_tensorflow_quietly()
         _parse_late(options_kwargs)
-        return _run(command, out, quiet, inputs, junit, options_kwargs, formats, mlflow)
+        return _run(command, out, quiet, inputs, junit, options_kwargs, formats, mlflow, as_json)
     except InputError as err:
         _fail(str(err))
         remove_created(created)
@@ -233,12 +250,11 @@ def _execute(command: str, out: Path, quiet: bool, policy: Path | None, baseline
 
 
 def _parse_late(options_kwargs: dict[str, Any]) -> None:
-    """Turn audit's --methods text and selection numbers into their types, in place."""
+    """Turn audit's selection numbers into their type, in place."""
     if "rules" in options_kwargs:
         from reportgen.evaluation.select import SelectionRules
 
         options_kwargs["rules"] = SelectionRules(*options_kwargs["rules"])
-        options_kwargs["methods"] = _parse_methods(options_kwargs["methods"])
 
 
 def _out_files(command: str, formats: tuple[str, ...]) -> tuple[str, ...]:
@@ -247,31 +263,9 @@ def _out_files(command: str, formats: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(names[f] for f in formats) if command == "audit" else ("summary.json",)
 
 
-def _import_tensorflow_quietly() -> None:
-    with _native_stderr_silenced():
-        import tensorflow as tf
-    # Retracing notes (tiny splits give many batch shapes) are for TF developers, not users.
-    tf.get_logger().setLevel("ERROR")
-
-
-@contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
-    """Hide what C++ libraries print on fd 2 while importing TensorFlow (oneDNN and CUDA
-    start-up notes that TF_CPP_MIN_LOG_LEVEL no longer silences); Python errors still raise."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def _run(command: str, out: Path, quiet: bool, inputs: GateInputs, junit: Path | None,
          options_kwargs: dict[str, Any], formats: tuple[str, ...] = FORMATS,
-         mlflow: bool = False) -> int:
+         mlflow: bool = False, as_json: bool = False) -> int:
     """The API's run (``reportgen.api.run``) with the CLI's warnings, progress, files and JUnit."""
     from reportgen.api import policy_warnings, run
     from reportgen.progress import Reporter
@@ -290,35 +284,43 @@ def _run(command: str, out: Path, quiet: bool, inputs: GateInputs, junit: Path |
     if junit is not None:
         from reportgen.gating.junit import junit_xml
 
-        properties = {"model": str(options.model_path), "sha256": outcome.result.model.loaded.sha256}
+        properties = {"model": str(options.model_path), "sha256": outcome.result.model.loaded.sha256,
+                      "policy": outcome.verdict.policy_name}
         extra[junit] = junit_xml(outcome.verdict.checks, properties=properties).encode("utf-8")
     with interrupts_deferred():
         written = [p for p in write_files(out, files, extra) if p != junit]
     if mlflow:
         run_id = outcome.log_mlflow(written)
         reporter.console.print(f"logged to MLflow run {run_id}")
-    return _report_outcome(outcome.result, outcome.verdict, written, reporter, quiet)
+    return _report_outcome(outcome.result, outcome.verdict, written, reporter, quiet, as_json)
 
 
 def _report_outcome(result: AuditResult, verdict: Verdict, written: list[Path], reporter: Reporter,
-                    quiet: bool) -> int:
+                    quiet: bool, as_json: bool = False) -> int:
+    """People read stderr (notes, checks, what was written); stdout carries the result alone:
+    the main output's path, or with ``--json`` the verdict, as one line (docs/CONTRACT.md)."""
+    from reportgen.gating.table import print_checks
+
     for note in result.notes:
         _warn(note)
-    if verdict.checks:
-        from reportgen.gating.table import print_checks
-
-        print_checks(verdict.checks, reporter.console)
-    if quiet:
+    if verdict.policy is None:
+        _warn("--policy none: no policy was applied, so nothing was checked")
+    print_checks(verdict.checks, reporter.console, verdict.policy_name)  # hidden by --quiet
+    if quiet and verdict.failed:
         # The table is hidden, but CI still needs to see what failed, one greppable line each.
         for check in verdict.failed:
             typer.echo(f"reportgen: check failed: {failed_line(check)}", err=True)
+        typer.echo(f"reportgen: {len(verdict.failed)} of {len(verdict.checks)} checks failed "
+                   f"under {one_line(verdict.policy_name)}", err=True)
     for path in written:
         reporter.console.print(f"wrote {path}")
     main = next((p for p in written if p.name == "report.html"), written[-1])
-    if quiet:
-        print(main)
+    if as_json:
+        import json
+
+        print(json.dumps({**verdict.to_summary(), "summary": str(main)}), flush=True)
     else:
-        reporter.console.print(f"[bold]Report: {main.resolve()}[/bold]")
+        print(main, flush=True)
     return 0 if verdict.passed else 1
 
 
@@ -402,9 +404,10 @@ def audit(
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
                          trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb),
                          executor, ray_address, skip_detectors)
-        # Parsed after the preflight: the attribution registry and the selection rules import
-        # TensorFlow and scikit-learn, which a missing file should not wait for.
-        kwargs.update(methods=methods, gradcam_layer=gradcam_layer, reference_model=reference_model,
+        # The selection rules are built after the preflight: their module imports scikit-learn,
+        # which a missing file should not wait for. Method names are checked without TensorFlow.
+        kwargs.update(methods=_parse_methods(methods), gradcam_layer=gradcam_layer,
+                      reference_model=reference_model,
                       rules=(borderline_gap, confident_p, cases_per_group, seed))
         chosen = check_formats(formats)
     except InputError as err:
@@ -438,6 +441,9 @@ def gate(
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the verdict on stdout as one JSON line (passed, policy, checks, "
+                       "failed, summary path) instead of the summary's path.")] = False,
 ) -> None:
     """Evaluate and probe only (no figures) and check the policy: fast, for CI. Writes summary.json."""
     try:
@@ -448,7 +454,8 @@ def gate(
     except InputError as err:
         _fail(str(err))
         raise typer.Exit(2) from None
-    raise typer.Exit(_execute("gate", out, quiet, policy, baseline, junit, kwargs, ("json",), mlflow))
+    raise typer.Exit(_execute("gate", out, quiet, policy, baseline, junit, kwargs, ("json",), mlflow,
+                              as_json))
 
 
 if __name__ == "__main__":

@@ -18,8 +18,10 @@ import numpy as np
 
 from reportgen.bias.panel import PanelRun
 from reportgen.bias.reference import ReferenceModel, ReferenceRun
+from reportgen.distribution import version
 from reportgen.errors import InputError
 from reportgen.evaluation.evaluate import Evaluation, evaluate
+from reportgen.evaluation.permutation import permutation_note
 from reportgen.evaluation.select import Selection, select_cases
 from reportgen.executors import ModelSpec, PassOutputs
 from reportgen.loading.data import load_dataset, load_other_splits
@@ -101,7 +103,7 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
         hygiene=hygiene,
         timings=dict(reporter.timings),
         environment=environment(classifier, passed.executor),
-        notes=_notes(dataset, model_report),
+        notes=_notes(dataset, model_report, evaluation, options),
     )
 
 
@@ -308,8 +310,11 @@ def _analyse(
     return bias, hygiene
 
 
-def _notes(dataset: Dataset, model: ModelReport) -> list[str]:
-    notes = [model.scale.warning] if model.scale.warning else []
+def _notes(dataset: Dataset, model: ModelReport, evaluation: Evaluation,
+           options: AuditOptions) -> list[str]:
+    notes = [*options.notes, *([model.scale.warning] if model.scale.warning else [])]
+    if permuted := permutation_note(evaluation.confusion, options.class_names):
+        notes.append(permuted)
     if model.softmax_applied:
         notes.append("The model's outputs are not probabilities (logits); a softmax was applied.")
     if model.n_nonfinite:
@@ -331,8 +336,8 @@ def environment(classifier: Classifier | None = None, executor: str = "local") -
 
     info = {"python": sys.version.split()[0], "platform": platform.platform()}
     for name in PACKAGES:
-        try:
-            info[name] = metadata.version(name)
+        try:  # reportgen is installed as the reportgen-fer distribution
+            info[name] = version() if name == "reportgen" else metadata.version(name)
         except metadata.PackageNotFoundError:
             info[name] = "not installed"
     gpus = tf.config.list_physical_devices("GPU")

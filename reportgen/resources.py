@@ -1,5 +1,5 @@
 """Where the files that ship with reportgen live: report templates, the sample model and data,
-and the JSON Schema of ``summary.json``.
+the example policy, and the JSON Schema of ``summary.json``.
 
 In a wheel the templates and samples are copied into ``reportgen/_data/`` (``force-include`` in
 pyproject.toml) and read through ``importlib.resources``. In a checkout (an editable install,
@@ -19,7 +19,8 @@ SUMMARY_SCHEMA_NAME = "summary.schema.json"
 
 
 def data_dir(name: str) -> Path:
-    """The folder ``name`` (``templates`` or ``sample_models``) as installed, else the checkout's.
+    """The folder ``name`` (``templates``, ``sample_models`` or ``examples``) as installed, else the
+    checkout's.
 
     Only a package unpacked on disk is supported (pip and uv always unpack wheels), because Jinja
     and Keras need real file paths.
@@ -43,6 +44,11 @@ def sample_model() -> Path:
 def sample_data() -> Path:
     """The bundled demo sample of FER2013 (Kaggle CSV format, 50 PublicTest images per class)."""
     return data_dir("sample_models") / SAMPLE_DATA_NAME
+
+
+def example_policy() -> Path:
+    """The documented example policy that sets every key (``examples/policy.toml``)."""
+    return data_dir("examples") / "policy.toml"
 
 
 def summary_schema_path() -> Path:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reportgen.distribution import DISTRIBUTION
 from reportgen.errors import InputError
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ def log_audit(audit: Audit, paths: Sequence[Path] | None = None) -> str:
     try:
         import mlflow
     except ImportError:
-        raise InputError("--mlflow needs the mlflow extra: pip install 'reportgen[mlflow]'") from None
+        raise InputError(f"--mlflow needs the mlflow extra: pip install '{DISTRIBUTION}[mlflow]'") from None
     summary = audit.summary
     active = mlflow.active_run()
     run = active or mlflow.start_run(run_name=f"reportgen {Path(summary['model']['path']).name}")

@@ -37,9 +37,11 @@ def trained_model(small_data):
 @pytest.fixture(scope="module")
 def api_audit(trained_model, small_data):
     images, labels = small_data
-    # Floats in 0–1 with a channel axis: the API must bring them back to 0–255 grey.
-    return reportgen.audit(trained_model, (images[..., None] / 255.0, labels),
-                           methods=["saliency"], cases_per_group=1)
+    # Floats in 0–1 with a channel axis: the API must bring them back to 0–255 grey. Without
+    # class_names, FER2013's order is assumed, and said.
+    with pytest.warns(UserWarning, match="FER2013's index order was assumed"):
+        return reportgen.audit(trained_model, (images[..., None] / 255.0, labels),
+                               methods=["saliency"], cases_per_group=1)
 
 
 def test_audit_of_an_in_memory_model_on_arrays(api_audit, trained_model):
@@ -50,8 +52,13 @@ def test_audit_of_an_in_memory_model_on_arrays(api_audit, trained_model):
     assert summary["data"]["n_images"] == 56 and summary["data"]["path"] == "<in-memory arrays>"
     assert summary["cases"][0]["source"].startswith("index ")
     assert set(summary["attributions"]) == {"saliency"}
-    assert api_audit.findings == summary["bias"]["findings"] and api_audit.checks == []
-    assert api_audit.passed and "notebook_cnn" in repr(api_audit)
+    assert api_audit.findings == summary["bias"]["findings"]
+    # No policy given: the default applies, and the summary says so.
+    assert summary["policy"]["default"] and [c["name"] for c in api_audit.checks] == [
+        "min_accuracy", "max_bias_severity", "require_sanity_pass"]
+    assert api_audit.passed == all(c["passed"] for c in api_audit.checks)
+    assert "notebook_cnn" in repr(api_audit)
+    assert any("FER2013's index order was assumed: 0 angry" in note for note in summary["notes"])
 
 
 def test_summary_matches_the_shipped_schema(api_audit):
@@ -89,6 +96,45 @@ def test_gate_returns_the_verdict(tiny_model_path, small_csv):
     assert {c.name for c in verdict.failed} <= {c.name for c in verdict.checks}
 
 
+def test_a_dict_policy_and_an_audit_as_the_baseline(api_audit, tiny_model_path, small_csv):
+    policy = {"thresholds": {"min_accuracy": 0.0}, "baseline": {"max_accuracy_drop": 1.0}}
+    verdict = reportgen.gate(tiny_model_path, small_csv, policy=policy, baseline=api_audit)
+    assert verdict.policy.source == "policy dict" and not verdict.policy.default
+    assert [c.name for c in verdict.checks] == ["min_accuracy", "max_accuracy_drop"]
+    assert verdict.passed and not any(c.skipped for c in verdict.checks)
+    assert verdict.comparison is not None
+    # The same baseline as a summary dict; a policy object as it is.
+    again = reportgen.gate(tiny_model_path, small_csv, policy=verdict.policy,
+                           baseline=api_audit.summary)
+    assert again.checks == verdict.checks
+    with pytest.raises(InputError, match="baseline dict: missing key data.class_names"):
+        reportgen.gate(tiny_model_path, small_csv, baseline={"schema_version": 1})
+    with pytest.raises(InputError, match="policy dict: unknown section"):
+        reportgen.gate(tiny_model_path, small_csv, policy={"threshold": {}})
+
+
+def test_labels_in_another_class_order_are_named(tiny_model_path):
+    """Flat images the brightness model classifies exactly, labelled with FER2013's classes
+    numbered alphabetically (neutral 4, sad 5, surprise 6): a cycle sad → neutral → surprise."""
+    import keras
+
+    from reportgen.loading.dataset import FER2013_CLASSES
+    from tests.conftest import brightness_model
+
+    levels = np.rint(np.linspace(0.1, 0.9, 7) * 255).astype(np.uint8)
+    classes = np.repeat(np.arange(7), 6)
+    images = np.broadcast_to(levels[classes][:, None, None], (len(classes), 48, 48)).copy()
+    alphabetical = np.argsort(np.argsort(FER2013_CLASSES))  # FER2013 index → alphabetical index
+    keras.utils.set_random_seed(0)
+    with pytest.warns(UserWarning, match="another class order") as caught:
+        audit = reportgen.audit(brightness_model(), (images, alphabetical[classes]), methods=[],
+                                class_names=FER2013_CLASSES, policy="none")
+    assert not any("index order was assumed" in str(w.message) for w in caught)
+    note = next(n for n in audit.summary["notes"] if "another class order" in n)
+    assert "of 'sad' predicted 'neutral'" in note and "of 'neutral' predicted 'surprise'" in note
+    assert audit.summary["policy"] is None and audit.checks == []
+
+
 def test_bad_arguments_raise_input_error(tiny_model_path):
     with pytest.raises(InputError, match="model: expected a path or a keras.Model"):
         reportgen.audit(42, methods=[])
@@ -105,7 +151,7 @@ def test_gate_function_survives_importing_the_gating_package():
 def test_version_is_the_installed_one():
     from importlib import metadata
 
-    assert reportgen.__version__ == metadata.version("reportgen")
+    assert reportgen.__version__ == metadata.version("reportgen-fer")
 
 
 def test_import_pulls_in_no_heavy_optional_parts():

@@ -35,3 +35,16 @@ def test_gitlab_pipeline_is_complete():
     assert gate["artifacts"]["reports"]["junit"] == "reportgen-gate/checks.xml"
     assert pipeline["default"]["cache"]["paths"]
     assert "reportgen audit" in "\n".join(pipeline["audit-report"]["script"])
+
+
+def test_a_gate_that_cannot_run_still_leaves_a_checks_file_and_slim_images_get_a_font():
+    workflow = yaml.safe_load((CI / "github-actions.yml").read_text())
+    steps = workflow["jobs"]["gate"]["steps"]
+    names = [step.get("name", "") for step in steps]
+    stub = steps[names.index("Record a gate that could not run (exit 2, no checks.xml) as an error")]
+    assert "hashFiles('reportgen-gate/checks.xml') == ''" in stub["if"]
+    assert "reportgen-gate/checks.xml" in stub["run"]
+    assert names.index("Publish the checks") > names.index(stub["name"])
+    pipeline = yaml.safe_load((CI / "gitlab-ci.yml").read_text())
+    assert "reportgen-gate/checks.xml" in "\n".join(pipeline["model-gate"]["after_script"])
+    assert "fonts-dejavu-core" in "\n".join(pipeline["default"]["before_script"])

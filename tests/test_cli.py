@@ -27,7 +27,8 @@ def run(*args: str):
 def audit_dir(tmp_path_factory, tiny_model_path, small_csv) -> Path:
     out = tmp_path_factory.mktemp("audit") / "out"
     result = run("audit", "--model", tiny_model_path, "--data", small_csv, "--out", out,
-                 "--methods", "saliency,gradcam", "--cases-per-group", "2", "--quiet")
+                 "--methods", "saliency,gradcam", "--cases-per-group", "2", "--quiet",
+                 "--policy", "none")
     assert result.exit_code == 0, result.output
     return out
 
@@ -74,7 +75,8 @@ def _titles(outline: list) -> list[str]:
 
 
 def test_gate_writes_only_the_summary(tmp_path, tiny_model_path, small_csv):
-    result = run("gate", "--model", tiny_model_path, "--data", small_csv, "--out", tmp_path / "g", "--quiet")
+    result = run("gate", "--model", tiny_model_path, "--data", small_csv, "--out", tmp_path / "g",
+                 "--quiet", "--policy", "none")
     assert result.exit_code == 0, result.output
     assert [p.name for p in (tmp_path / "g").iterdir()] == ["summary.json"]
     summary = json.loads((tmp_path / "g" / "summary.json").read_text())
@@ -114,7 +116,8 @@ def test_existing_files_are_kept(tmp_path, tiny_model_path, small_csv):
     out = tmp_path / "out"
     out.mkdir()
     (out / "notes.txt").write_text("mine")
-    result = run("gate", "--model", tiny_model_path, "--data", small_csv, "--out", out, "--quiet")
+    result = run("gate", "--model", tiny_model_path, "--data", small_csv, "--out", out, "--quiet",
+                 "--policy", "none")
     assert result.exit_code == 0
     assert (out / "notes.txt").read_text() == "mine"
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "summary.json"]
@@ -170,7 +173,8 @@ def test_same_inputs_and_seed_give_the_same_summary(tmp_path, tiny_model_path, s
     summaries = []
     for name in ("first", "second"):
         result = run("audit", "--model", tiny_model_path, "--data", small_csv, "--out", tmp_path / name,
-                     "--methods", "lime,smoothgrad", "--cases-per-group", "1", "--seed", "3", "--quiet")
+                     "--methods", "lime,smoothgrad", "--cases-per-group", "1", "--seed", "3", "--quiet",
+                     "--policy", "none")
         assert result.exit_code == 0, result.output
         summaries.append(_without_timings(json.loads((tmp_path / name / "summary.json").read_text())))
     assert summaries[0] == summaries[1]

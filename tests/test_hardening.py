@@ -135,7 +135,8 @@ def test_fuzzed_inputs_through_the_cli_exit_0_or_2_with_one_clear_line(
         data.write_bytes(gzip.compress(text) if form == "csv.gz" else text)
     out = work / "out"
     model_path = tiny_model_path if model == "tiny" else two_input_model_path
-    args = ["gate", "--model", model_path, "--data", data, "--out", out, "--quiet", *limits]
+    args = ["gate", "--model", model_path, "--data", data, "--out", out, "--quiet", "--policy", "none",
+            *limits]
     args += (["--split", split] if split else []) + (["--skip-bad-rows"] if skip else [])
     result = CliRunner().invoke(app, [str(a) for a in args])
     event(f"exit {result.exit_code}")
@@ -161,7 +162,7 @@ def test_class_names_and_paths_render_inert(tmp_path, tiny_model_path, small_csv
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["audit", "--model", str(tiny_model_path), "--data", str(small_csv),
                                       "--out", str(out), "--class-names", names, "--methods", "saliency",
-                                      "--quiet"])
+                                      "--quiet", "--policy", "none"])
     assert result.exit_code == 0, result.output
     html = (out / "report.html").read_text()
     assert evil not in html and "&lt;script&gt;" in html

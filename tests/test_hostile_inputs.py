@@ -302,7 +302,8 @@ def test_decompression_bomb_image_is_named_and_skippable(tmp_path, tiny_model_pa
     _one_error(*_gate("--model", tiny_model_path, "--data", root, "--out", tmp_path / "a"),
                str(bomb), "--max-image-pixels")
     result = CliRunner().invoke(app, ["gate", "--model", str(tiny_model_path), "--data", str(root),
-                                      "--out", str(tmp_path / "b"), "--skip-bad-rows", "--quiet"])
+                                      "--out", str(tmp_path / "b"), "--skip-bad-rows", "--quiet",
+                                      "--policy", "none"])
     assert result.exit_code == 0, result.stderr
     assert "bomb.png" in json.loads((tmp_path / "b" / "summary.json").read_text())["notes"][0]
     # Just over the limit, below Pillow's own guard: refused by reportgen's header check.
@@ -401,5 +402,5 @@ def test_preflight_returns_the_validated_policy_and_baseline(tmp_path, make_summ
 def test_csv_header_is_checked_before_any_work(tmp_path, tiny_model_path, monkeypatch):
     data = tmp_path / "fer2013.csv"
     data.write_bytes(b"label,image\n" + b"1,2\n" * 10)
-    monkeypatch.setattr("reportgen.cli._import_tensorflow_quietly", _must_not_run)
+    monkeypatch.setattr("reportgen.progress.import_tensorflow_quietly", _must_not_run)
     _one_error(*_gate("--model", tiny_model_path, "--data", data), "CSV header must have columns")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
 
 from reportgen.attributions.base import Explainer
 from reportgen.attributions.gradcam import GradCamExplainer
@@ -16,6 +15,7 @@ from reportgen.attributions.lime import LimeExplainer
 from reportgen.attributions.shap import ShapExplainer
 from reportgen.errors import InputError
 from reportgen.loading.model import Classifier
+from reportgen.methods import check_methods  # the names, checked without TensorFlow
 
 REGISTRY: dict[str, type[Explainer]] = {
     "lime": LimeExplainer,
@@ -31,19 +31,6 @@ REGISTRY: dict[str, type[Explainer]] = {
 # less noise). SHAP is opt-in: shap's numba kernels compile for ~15-25 s on first use and
 # each image then costs about as much as LIME, which would break the 90 s demo budget.
 DEFAULT_METHODS: tuple[str, ...] = ("lime", "smoothgrad", "ig", "gradcam")
-
-
-def check_methods(names: Iterable[str]) -> tuple[str, ...]:
-    """Validate method names (order kept, duplicates dropped); InputError names a bad one."""
-    methods: list[str] = []
-    for raw in names:
-        name = raw.strip().lower()
-        if name not in REGISTRY:
-            valid = ", ".join(REGISTRY)
-            raise InputError(f"--methods: unknown attribution method '{raw}' (valid: {valid})")
-        if name not in methods:
-            methods.append(name)
-    return tuple(methods)
 
 
 def default_methods(classifier: Classifier) -> tuple[str, ...]:

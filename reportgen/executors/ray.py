@@ -47,6 +47,7 @@ from reportgen.errors import InputError
 from reportgen.executors import ModelPass, ModelSpec, PassOutputs, assemble_outputs, run_block
 from reportgen.loading.model import Classifier, LoadedModel
 from reportgen.loading.store import ImageArray, SpilledImages
+from reportgen.progress import native_stderr_silenced
 
 ACTOR_CPUS = 1
 # Ray Data's default is to restart actors and retry their blocks forever, so a block that
@@ -204,14 +205,20 @@ def _ranges(n_images: int, size: int) -> Iterator[tuple[int, int]]:
 
 
 def _connect(address: str | None) -> bool:
-    """Join ``address`` or a running Ray, or start a local one; True when started here."""
+    """Join ``address`` or a running Ray, or start a local one; True when started here.
+
+    The address was checked (its form, and that its port answers) by the preflight. Ray's
+    start-up lines on fd 2 are hidden like TensorFlow's; with ``--quiet`` the CLI also sets
+    ``RAY_BACKEND_LOG_LEVEL`` so that its C++ warnings during the pass stay in Ray's log files.
+    """
     if ray.is_initialized():
         return False
     options: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
-    if address:
-        ray.init(address=address, **options)
-    else:
-        ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **options)
+    with native_stderr_silenced():
+        if address:
+            ray.init(address=address, **options)
+        else:
+            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, **options)
     return True
 
 

@@ -19,9 +19,11 @@ from typing import Any
 from reportgen.errors import InputError
 from reportgen.gating.checks import CHECKS
 from reportgen.gating.limits import LimitKind, RecallLimits
+from reportgen.loading.limits import MB, require_regular_file
 from reportgen.severity import Severity
 
 SECTIONS = ("thresholds", "baseline", "options")
+MAX_POLICY_KB = 1024  # a policy is a few hundred bytes; anything this big is not one
 OPTIONS: dict[str, type] = {"use_ci": bool}
 
 
@@ -36,6 +38,14 @@ class Policy:
     limits: Mapping[str, Any] = field(default_factory=dict)
     use_ci: bool = False
     source: str = "policy"
+    # reportgen's own default, applied because no policy was given (``gating.defaults``): in a
+    # run without attributions its audit-only checks are skipped, not failed, as nobody asked.
+    default: bool = False
+
+    @property
+    def name(self) -> str:
+        """The policy as the terminal and the report name it: its file, or the default."""
+        return f"the default policy ({self.source})" if self.default else self.source
 
     @property
     def baseline_keys(self) -> list[str]:
@@ -62,22 +72,30 @@ class Policy:
             else limit
             for key, limit in self.limits.items()
         }
-        return {"source": self.source, "use_ci": self.use_ci, "limits": limits}
+        return {"source": self.source, "default": self.default, "use_ci": self.use_ci,
+                "limits": limits}
 
 
 def load_policy(path: Path) -> Policy:
-    """Read and validate a TOML policy file; every problem is an InputError naming it."""
+    """Read and validate a TOML policy file; every problem is an InputError naming it.
+
+    Only a regular file of at most ``MAX_POLICY_KB`` is read (``/dev/zero`` or a FIFO would
+    never end)."""
+    info = require_regular_file(Path(path), "policy file")
+    if info.st_size > MAX_POLICY_KB * 1024:
+        raise InputError(f"{path}: {info.st_size / MB:,.1f} MiB is too big for a policy file "
+                         f"(limit {MAX_POLICY_KB} kB)")
     try:
         with Path(path).open("rb") as handle:
-            data = tomllib.load(handle)
+            data = tomllib.loads(handle.read(MAX_POLICY_KB * 1024 + 1).decode("utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: policy file not found") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: policy is a directory, not a TOML file") from None
     except OSError as err:
         raise InputError(f"{path}: cannot read policy ({err.strerror})") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: not valid TOML ({err})") from None
+        raise InputError(f"{path}: not valid TOML ({str(err)[:200]})") from None
+    except RecursionError:
+        raise InputError(f"{path}: TOML nested too deeply to be a policy") from None
     return parse_policy(data, str(path))
 
 

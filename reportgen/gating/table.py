@@ -11,12 +11,15 @@ from rich.table import Table
 from reportgen.gating.limits import Check, fmt
 
 
-def print_checks(checks: Sequence[Check], console: Console) -> None:
-    """Print the checks as a rich table with a one-line verdict under it."""
+def print_checks(checks: Sequence[Check], console: Console, policy: str | None = None) -> None:
+    """Print the checks as a rich table with a one-line verdict under it; ``policy`` names the
+    policy in force in the title."""
+    under = f" under {escape(policy)}" if policy else ""
     if not checks:
-        console.print("No policy checks were set.")
+        console.print(f"No policy checks were set{under}.")
         return
-    table = Table(title="Policy checks", show_lines=False)
+    title = f"Policy checks: {escape(policy)}" if policy else "Policy checks"
+    table = Table(title=title, show_lines=False)
     # Only the detail wraps, so check names stay whole and greppable in narrow CI logs.
     table.add_column("check", no_wrap=True)
     table.add_column("value", justify="right", no_wrap=True)
@@ -36,5 +39,5 @@ def print_checks(checks: Sequence[Check], console: Console) -> None:
     verdict = f"[bold red]FAILED[/]: {', '.join(failed)}" if failed else "[bold green]PASSED[/]"
     ran = len(checks) - skipped
     also = f" ({skipped} skipped)" if skipped else ""
-    console.print(f"{ran - len(failed)} of {ran} checks passed{also}. Gate {verdict}")
+    console.print(f"{ran - len(failed)} of {ran} checks passed{also}. Gate {verdict}{under}")
 

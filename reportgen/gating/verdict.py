@@ -15,6 +15,7 @@ from reportgen.gating.policy import Policy, load_policy
 
 NO_BASELINE = "skipped: no baseline summary given (--baseline PATH)"
 AUDIT_ONLY = "skipped: gate computes no attributions; reportgen audit checks this"
+NO_METHODS = "skipped: no attribution methods ran, and the default policy does not ask for them"
 
 
 def evaluate_checks(
@@ -32,6 +33,10 @@ def evaluate_checks(
     skip = dict.fromkeys(policy.skipped_without_baseline(baseline), NO_BASELINE)
     if summary.get("command") == "gate":
         skip |= dict.fromkeys(policy.skipped_in_gate(), AUDIT_ONLY)
+    elif policy.default and not summary.get("attributions"):
+        # A policy file that sets these keys fails an audit without methods; the default,
+        # which nobody chose, skips them (audit --methods none is a normal run).
+        skip |= dict.fromkeys(policy.skipped_in_gate(), NO_METHODS)
     checks: list[Check] = []
     for key, spec in CHECKS.items():
         if key in skip:
@@ -67,6 +72,12 @@ class Verdict:
 
     checks: tuple[Check, ...] = ()
     comparison: Comparison | None = None
+    policy: Policy | None = None  # the policy in force; None when gating was off
+
+    @property
+    def policy_name(self) -> str:
+        """The policy as the terminal and the report name it ("none" when gating was off)."""
+        return self.policy.name if self.policy is not None else "none"
 
     @property
     def passed(self) -> bool:
@@ -75,6 +86,14 @@ class Verdict:
     @property
     def failed(self) -> list[Check]:
         return [check for check in self.checks if not check.passed]
+
+    def to_summary(self) -> dict[str, Any]:
+        """The verdict as ``gate --json`` prints it: passed, the policy in force (None when
+        gating was off), every check and the names of the failed ones."""
+        return {"passed": self.passed,
+                "policy": self.policy.to_summary() if self.policy is not None else None,
+                "checks": [check.to_summary() for check in self.checks],
+                "failed": [check.name for check in self.failed]}
 
 
 def load_gate_inputs(
@@ -92,4 +111,4 @@ def judge(
     """The verdict of ``policy`` (if any) and the comparison with ``baseline`` (if any)."""
     checks = evaluate_checks(policy, summary, baseline) if policy is not None else []
     comparison = compare(baseline, summary) if baseline is not None else None
-    return Verdict(tuple(checks), comparison)
+    return Verdict(tuple(checks), comparison, policy)

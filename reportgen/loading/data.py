@@ -12,24 +12,17 @@ from pathlib import Path
 import numpy as np
 
 from reportgen.errors import InputError
-from reportgen.loading.csvfile import check_csv_header, decode_pixel_rows, read_csv_part
+from reportgen.loading.csvfile import check_csv_header, decode_pixel_rows
 from reportgen.loading.dataset import FER2013_CLASSES, Dataset
 from reportgen.loading.folders import load_folders
 from reportgen.loading.limits import DEFAULT_LIMITS, InputLimits
-from reportgen.loading.parquet import read_parquet_parts
-from reportgen.loading.parts import assemble
-from reportgen.loading.shards import (
-    CSV_SUFFIXES,
-    PARQUET_SUFFIX,
-    is_pattern,
-    load_shards,
-    pattern_files,
-    shard_files,
-)
+from reportgen.loading.parts import assemble, collect_splits
+from reportgen.loading.shards import UNSUPPORTED, data_files, file_parts
+from reportgen.loading.splits import split_key
 
-__all__ = ["FER2013_CLASSES", "check_csv_header", "decode_pixel_rows", "load_csv", "load_dataset",
+__all__ = ["FER2013_CLASSES", "UNSUPPORTED", "check_csv_header", "decode_pixel_rows", "load_dataset",
            "load_other_splits"]
-UNSUPPORTED = "unsupported data format (use fer2013.csv, .csv.gz, .parquet or a folder)"
+MAX_OTHER_SPLITS = 8  # neighbouring splits compared for cross-split copies
 
 
 def load_dataset(
@@ -39,62 +32,45 @@ def load_dataset(
     skip_bad: bool = False,
     limits: InputLimits = DEFAULT_LIMITS,
 ) -> Dataset:
-    """Load a split from a CSV/CSV.GZ or Parquet file, a folder of such shards, or an image-folder
-    root; raise InputError on bad input."""
+    """Load a split from a CSV/CSV.GZ or Parquet file, a folder of such shards, a glob of them,
+    or an image-folder root; raise InputError on bad input."""
     path = Path(path)
-    if is_pattern(path):
-        dataset = load_shards(path, pattern_files(path), split, class_names, skip_bad, limits)
-        return _non_empty(dataset, path, split)
-    if not path.exists():
-        raise InputError(f"{path}: data not found")
-    name = path.name.lower()
-    if path.is_dir():
-        shards = shard_files(path)
-        dataset = (load_shards(path, shards, split, class_names, skip_bad, limits) if shards
-                   else load_folders(path, split, class_names, skip_bad, limits))
-    elif name.endswith(CSV_SUFFIXES):
-        dataset = load_csv(path, split, class_names, skip_bad, limits)
-    elif name.endswith(PARQUET_SUFFIX):
-        dataset = assemble(path, read_parquet_parts(path, split, len(class_names), limits),
-                           split, class_names, skip_bad)
+    files = data_files(path)
+    if files is None:
+        dataset = load_folders(path, split, class_names, skip_bad, limits)
     else:
-        raise InputError(f"{path}: {UNSUPPORTED}")
-    return _non_empty(dataset, path, split)
-
-
-def _non_empty(dataset: Dataset, path: Path, split: str | None) -> Dataset:
+        dataset = assemble(path, file_parts(path, files, split, len(class_names), limits), split,
+                           class_names, skip_bad, limits)
     if len(dataset.labels) == 0:
         where = f"split '{split}'" if split else "the data"
         raise InputError(f"{path}: {where} holds no images")
     return dataset
 
 
-def load_csv(
-    path: Path,
-    split: str | None,
-    class_names: tuple[str, ...] = FER2013_CLASSES,
-    skip_bad: bool = False,
-    limits: InputLimits = DEFAULT_LIMITS,
-) -> Dataset:
-    """Parse the Kaggle CSV. Pixels are decoded in one vectorised pass (the full file in ~seconds)."""
-    part = read_csv_part(path, split, len(class_names), limits)
-    return assemble(path, [part], split, class_names, skip_bad)
-
-
 def load_other_splits(dataset: Dataset, limits: InputLimits = DEFAULT_LIMITS) -> dict[str, np.ndarray]:
-    """Images (M, 48, 48) of every other split stored beside ``dataset``, for cross-split checks.
+    """Images (M, 48, 48) of the other splits stored beside ``dataset`` (at most
+    ``MAX_OTHER_SPLITS`` of them), for cross-split checks; a CSV or Parquet set is read once.
 
-    Bad rows are skipped here: they were not asked for, so they must not fail the run.
+    Bad rows are skipped here, and a neighbour that cannot be read is not compared: they were not
+    asked for, so they must not fail the run.
     """
     if dataset.split is None:
         return {}
+    names = [name for name in dataset.splits
+             if split_key(name) != split_key(dataset.split)][:MAX_OTHER_SPLITS]
+    if not names:
+        return {}
+    try:
+        files = data_files(dataset.path)
+        if files is not None:
+            parts = file_parts(dataset.path, files, tuple(names), len(dataset.class_names), limits)
+            return collect_splits(parts, names, dataset.path, limits)
+    except InputError:
+        return {}
     others = {}
-    for name in dataset.splits:
-        if name.lower() == dataset.split.lower():
-            continue
+    for name in names:
         try:
-            others[name] = load_dataset(dataset.path, name, dataset.class_names, skip_bad=True,
-                                        limits=limits).images
+            others[name] = load_folders(dataset.path, name, dataset.class_names, True, limits).images
         except InputError:
             continue  # an empty or unreadable neighbour split is simply not compared
-    return others
+    return {name: images for name, images in others.items() if len(images)}

@@ -30,7 +30,7 @@ class Dataset:
     split: str | None
     n_skipped: int = 0
     skipped_examples: list[str] = field(default_factory=list)
-    splits: tuple[str, ...] = ()  # every split stored at ``path`` (CSV Usage values or split folders)
+    splits: tuple[str, ...] = ()  # the splits stored at ``path`` (Usage values, the first 20; or split folders)
     conversions: dict[str, int] = field(default_factory=dict)  # {"RGB converted to grey": images}
 
     @property

@@ -7,6 +7,7 @@ neither memory nor time.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import os
 import stat
@@ -14,8 +15,6 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from reportgen.errors import InputError
 
@@ -61,33 +60,48 @@ def require_regular_file(path: Path, what: str) -> os.stat_result:
     return info
 
 
-def read_bounded(path: Path, limits: InputLimits, what: str = "data") -> bytes:
-    """A regular file's bytes, gunzipped when it ends in ``.gz``.
+def not_a_file(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a regular file (after following links), or None: "a link
+    that loops", "a link to nothing", "not a regular file (a device, pipe or socket)"…"""
+    try:
+        info = os.stat(path)
+    except OSError as err:
+        return ("a link that loops" if err.errno == errno.ELOOP else
+                "a link to nothing" if path.is_symlink() else err.strerror or str(err))
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder, not a file"
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a device, pipe or socket)"
+    return None
 
-    Decompression is streamed and every line's length is checked as it arrives, so a gzip
-    bomb (or a file of zeros) is refused after ``max_row_kb`` or ``max_data_mb``, not after
-    filling memory.
+
+def read_lines(path: Path, limits: InputLimits, what: str = "data") -> Iterator[list[bytes]]:
+    """A regular file's lines (without line endings, the first line included), a batch of about
+    ``CHUNK`` bytes at a time; gunzipped on the fly when it ends in ``.gz``.
+
+    Every line's length is checked as it arrives and the total as it grows, so a gzip bomb (or
+    a file of zeros) is refused after ``max_row_kb`` or ``max_data_mb``, and memory holds one
+    batch, whatever the file's size.
     """
     info = require_regular_file(path, what)
     limit, max_line = limits.max_data_mb * MB, limits.max_row_kb * 1024
     if not path.name.lower().endswith(".gz") and info.st_size > limit:
         raise _too_big(path, what, info.st_size, limit, "--max-data-mb")
-    buffer = bytearray()
-    run = 0  # bytes since the last newline
+    carry = b""  # the unfinished last line of the previous chunk
+    total = 0
     for chunk in stream_chunks(path):
-        newlines = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
-        longest = run + (newlines[0] if len(newlines) else len(chunk))
-        if len(newlines) > 1:
-            longest = max(longest, int(np.diff(newlines).max()) - 1)
-        if longest > max_line:
-            raise InputError(f"{path}: holds a line longer than {limits.max_row_kb:,} kB before "
-                             f"byte {len(buffer) + len(chunk):,} (the --max-row-kb limit; a "
-                             "FER2013 row is about 9 kB)")
-        run = len(chunk) - 1 - newlines[-1] if len(newlines) else run + len(chunk)
-        buffer += chunk
-        if len(buffer) > limit:
+        total += len(chunk)
+        if total > limit:
             raise _too_big(path, what, None, limit, "--max-data-mb")
-    return bytes(buffer)
+        lines = (carry + chunk).split(b"\n")
+        carry = lines.pop()
+        if len(carry) > max_line or any(len(line) > max_line for line in lines):
+            raise InputError(f"{path}: holds a line longer than {limits.max_row_kb:,} kB before "
+                             f"byte {total:,} (the --max-row-kb limit; a FER2013 row is about 9 kB)")
+        if lines:
+            yield [line.removesuffix(b"\r") for line in lines]
+    if carry:
+        yield [carry.removesuffix(b"\r")]
 
 
 def stream_chunks(path: Path) -> Iterator[bytes]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +23,14 @@ from reportgen.loading.csvfile import decode_pixel_rows
 from reportgen.loading.dataset import IMAGE_SIZE, N_PIXELS
 from reportgen.loading.folders import decode_image
 from reportgen.loading.limits import DEFAULT_LIMITS, MB, InputLimits, _too_big, require_regular_file
-from reportgen.loading.parts import Part, check_decoded_size, check_labels
+from reportgen.loading.parts import PART_ROWS, Part, PartBuilder, wanted_splits
+from reportgen.loading.splits import SplitNames, split_key
 
 IMAGE_COLUMNS = ("image", "pixels", "img")
 LABEL_COLUMNS = ("label", "emotion")
 SPLIT_COLUMNS = ("usage", "split")
 BATCH_ROWS = 1024
-PART_ROWS = 8_192  # rows per Part: ~19 MB of 48×48 images, then handed to the sink
+SCAN_ROWS = 65_536  # rows per batch when only the split column is read
 
 
 def check_parquet_file(path: Path, limits: InputLimits = DEFAULT_LIMITS) -> tuple[str, str, str | None]:
@@ -72,71 +73,86 @@ def _columns(path: Path, file: pq.ParquetFile) -> tuple[str, str, str | None]:
 def _readable_image_type(kind: pa.DataType) -> bool:
     if pa.types.is_struct(kind) and kind.get_field_index("bytes") >= 0:  # Hugging Face Image feature
         kind = kind.field("bytes").type
+    if pa.types.is_list(kind) or pa.types.is_large_list(kind) or pa.types.is_fixed_size_list(kind):
+        # pixel values: numbers only (a list of strings, lists or structs is no image)
+        return pa.types.is_integer(kind.value_type) or pa.types.is_floating(kind.value_type)
     return any(test(kind) for test in (
         pa.types.is_binary, pa.types.is_large_binary, pa.types.is_fixed_size_binary,
-        pa.types.is_string, pa.types.is_large_string,
-        pa.types.is_list, pa.types.is_large_list, pa.types.is_fixed_size_list))
+        pa.types.is_string, pa.types.is_large_string))
 
 
-def read_parquet_parts(path: Path, split: str | None, n_classes: int,
-                       limits: InputLimits = DEFAULT_LIMITS, prefix: str = "",
-                       n_before: int = 0) -> Iterator[Part]:
-    """One Parquet file's rows of ``split`` (all rows when None), decoded batch by batch and
-    yielded ``PART_ROWS`` rows at a time, so a file of any size is never whole in memory."""
+def parquet_split_names(path: Path, limits: InputLimits, split: str | None) -> tuple[SplitNames, bool]:
+    """Every split value in the file, and whether ``split`` (None: any) has a row: the split
+    column alone is read."""
     file = _open(path, limits)
-    image_col, label_col, split_col = _columns(path, file)
+    _, _, split_col = _columns(path, file)
+    _require_split_column(path, split, split_col)
+    names = SplitNames()
+    if split_col is None:
+        return names, True
+    key = split_key(split) if split is not None else None
+    found = split is None
+    try:
+        for batch in file.iter_batches(batch_size=SCAN_ROWS, columns=[split_col]):
+            values = pc.unique(_trimmed(batch.column(0))).drop_null()
+            names.add(values.to_pylist())
+            found = found or bool(pc.any(pc.equal(pc.utf8_lower(values), key)).as_py())
+    except (pa.ArrowException, OSError) as err:
+        raise InputError(f"{path}: cannot read its split column '{split_col}': {_first_line(err)}") from None
+    return names, found
+
+
+def _trimmed(values: pa.Array) -> pa.Array:
+    return pc.utf8_trim_whitespace(pc.cast(values, pa.string()))
+
+
+def _require_split_column(path: Path, split: object, split_col: str | None) -> None:
     if split is not None and split_col is None:
         raise InputError(f"{path}: --split {split} given, but the Parquet file has no "
                          f"{'/'.join(SPLIT_COLUMNS)} column")
+
+
+def read_parquet_parts(path: Path, split: str | Sequence[str] | None, n_classes: int,
+                       limits: InputLimits = DEFAULT_LIMITS, prefix: str = "") -> Iterator[Part]:
+    """One Parquet file's rows of ``split`` (all rows when None; several splits: ``split_ids``
+    says which), decoded batch by batch and yielded ``PART_ROWS`` rows at a time, so a file of
+    any size is never whole in memory."""
+    file = _open(path, limits)
+    image_col, label_col, split_col = _columns(path, file)
+    _require_split_column(path, split, split_col)
+    wanted = wanted_splits(split)
+    keys = pa.array(list(wanted), pa.string()) if wanted is not None else None
+    several = wanted is not None and not isinstance(split, str)
     columns = [image_col, label_col] + ([split_col] if split_col else [])
-    rows: list[int] = []
-    labels, images = [], []
-    bad: list[tuple[int, str]] = []
-    usages: set[str] = set()
-    conversions: Counter[str] = Counter()
+    builder = PartBuilder(path, prefix, n_classes)
     first_row = 1  # of the batch being read, for the error message
-    n_read = 0  # images of this file in earlier parts
     try:
         for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=columns):
             numbers = np.arange(first_row, first_row + batch.num_rows)
             keep = np.ones(batch.num_rows, bool)
+            ids = np.zeros(batch.num_rows, np.int16)
             if split_col is not None:
-                values = pc.utf8_trim_whitespace(pc.cast(batch.column(split_col), pa.string()))
-                usages |= {v for v in pc.unique(values).to_pylist() if v is not None}
-                if split is not None:
-                    keep = np.asarray(pc.fill_null(pc.equal(values, split), False))
+                values = _trimmed(batch.column(split_col))
+                builder.usages.add(v for v in pc.unique(values).to_pylist() if v is not None)
+                if keys is not None:
+                    found = pc.index_in(pc.utf8_lower(values), value_set=keys)
+                    keep = np.asarray(found.is_valid())
+                    ids = np.asarray(pc.fill_null(found, 0), np.int16)
             missing = keep & np.asarray(batch.column(label_col).is_null())
-            bad += [(int(row), "has no label") for row in numbers[missing]]  # not kept, as in a CSV
+            builder.add_bad(numbers[missing], "has no label")  # not kept, as in a CSV
             keep &= ~missing
             mask = pa.array(keep)
             decoded, problems, converted = _decode(batch.column(image_col).filter(mask),
                                                    limits.max_image_pixels)
-            kept = numbers[keep]
-            bad += [(int(kept[i]), problem) for i, problem in problems]
-            conversions.update(converted)
-            rows += kept.tolist()
-            labels.append(np.asarray(batch.column(label_col).filter(mask), dtype=np.int64))
-            images.append(decoded)
-            check_decoded_size(path, n_before + n_read + len(rows), limits)
+            labels = batch.column(label_col).filter(mask).to_numpy(zero_copy_only=False)
+            builder.add(numbers[keep], labels, decoded, problems, ids[keep] if several else None,
+                        converted)
             first_row += batch.num_rows
-            if len(rows) >= PART_ROWS:
-                yield _part(path, prefix, rows, labels, images, bad, usages, conversions, n_classes)
-                n_read += len(rows)
-                rows, labels, images, bad, usages, conversions = [], [], [], [], set(), Counter()
+            if builder.n_read >= PART_ROWS:
+                yield builder.take()
     except (pa.ArrowException, OSError) as err:
         raise InputError(f"{path}: cannot read Parquet rows from {first_row}: {_first_line(err)}") from None
-    if rows or bad or usages or not n_read:
-        yield _part(path, prefix, rows, labels, images, bad, usages, conversions, n_classes)
-
-
-def _part(path: Path, prefix: str, rows: list[int], labels: list[np.ndarray],
-          images: list[np.ndarray], bad: list[tuple[int, str]], usages: set[str],
-          conversions: Counter[str], n_classes: int) -> Part:
-    part = Part(path, prefix, rows,
-                np.concatenate(labels) if labels else np.zeros(0, np.int64),
-                np.concatenate(images) if images else np.zeros((0, IMAGE_SIZE, IMAGE_SIZE), np.uint8),
-                sorted(bad), usages, dict(conversions))
-    return check_labels(part, n_classes)
+    yield builder.take()
 
 
 def _decode(column: pa.Array | pa.ChunkedArray, max_pixels: int

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import math
 import os
 import shutil
 import tempfile
@@ -22,6 +23,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+
+from reportgen.errors import InputError
 
 # Splits whose decoded pixels exceed this are spilled to disk (about 58k 48×48 images: FER2013's
 # largest split, Training, is 63 MiB and stays in memory); ``$REPORTGEN_SPILL_MB`` overrides it
@@ -33,8 +36,32 @@ BLOCK_IMAGES = 2048  # rows per block of a whole-split pass: a multiple of every
 def spill_threshold_bytes() -> int:
     """The decoded size above which a split is spilled, from ``$REPORTGEN_SPILL_MB``."""
     value = os.environ.get("REPORTGEN_SPILL_MB")
-    megabytes = float(value) if value not in (None, "") else SPILL_ABOVE_MB
+    if value in (None, ""):
+        return SPILL_ABOVE_MB * 2**20
+    try:
+        megabytes = float(value)
+    except ValueError:
+        megabytes = math.nan
+    if not (math.isfinite(megabytes) and megabytes >= 0):
+        raise InputError(f"$REPORTGEN_SPILL_MB: must be a number of MiB, 0 or more, got {value!r}")
     return int(megabytes * 2**20)
+
+
+def check_spill_settings() -> None:
+    """``$REPORTGEN_SPILL_MB`` is a number and ``$REPORTGEN_SPILL_DIR``, when set, a folder that
+    can be written: checked before any work, not when a split first needs spilling."""
+    spill_threshold_bytes()
+    root = os.environ.get("REPORTGEN_SPILL_DIR")
+    if not root:
+        return
+    if not os.path.isdir(root):
+        problem = "does not exist" if not os.path.exists(root) else "is not a folder"
+        raise InputError(f"{root}: $REPORTGEN_SPILL_DIR {problem}; create it, or unset the "
+                         "variable to spill to the system's temporary folder")
+    try:
+        shutil.rmtree(tempfile.mkdtemp(prefix=".reportgen-probe-", dir=root))
+    except OSError as err:
+        raise InputError(f"{root}: $REPORTGEN_SPILL_DIR cannot be written: {err.strerror}") from None
 
 
 class SpilledImages:
@@ -113,7 +140,10 @@ class SpillWriter:
 
     def __init__(self, image_shape: tuple[int, int]) -> None:
         root = os.environ.get("REPORTGEN_SPILL_DIR") or None
-        self.folder = Path(tempfile.mkdtemp(prefix="reportgen-spill-", dir=root))
+        try:
+            self.folder = Path(tempfile.mkdtemp(prefix="reportgen-spill-", dir=root))
+        except OSError as err:
+            raise _spill_error(root or tempfile.gettempdir(), err) from None
         _TO_REMOVE.append(self.folder)
         self.path = self.folder / "images.u8"
         self._handle = open(self.path, "wb")  # noqa: SIM115 - open across write() calls
@@ -124,15 +154,26 @@ class SpillWriter:
         images = np.ascontiguousarray(images, dtype=np.uint8)
         if images.shape[1:] != self.image_shape:
             raise ValueError(f"spill of {self.image_shape} images given {images.shape[1:]}")
-        self._handle.write(memoryview(images).cast("B"))
+        try:
+            self._handle.write(memoryview(images).cast("B"))
+        except OSError as err:  # a full disk: the run cannot go on, and the spill goes
+            self.discard()
+            raise _spill_error(self.folder.parent, err) from None
         self.n_images += len(images)
 
     def finish(self) -> SpilledImages:
-        self._handle.close()
+        try:
+            self._handle.close()  # writes the buffered tail
+        except OSError as err:
+            self.discard()
+            raise _spill_error(self.folder.parent, err) from None
         return SpilledImages(self.path, (self.n_images, *self.image_shape))
 
     def discard(self) -> None:
-        self._handle.close()
+        try:
+            self._handle.close()
+        except OSError:
+            pass  # the buffered tail could not be written either: the file goes anyway
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -170,6 +211,13 @@ class ImageSink:
         self._held = []
         if self._spill is not None:
             self._spill.discard()
+
+
+def _spill_error(folder: str | Path, err: OSError) -> InputError:
+    where = "$REPORTGEN_SPILL_DIR" if os.environ.get("REPORTGEN_SPILL_DIR") else "the temporary folder"
+    return InputError(f"{folder}: cannot write the spill file of decoded images ({where}): "
+                      f"{err.strerror or err}; free space there, point $REPORTGEN_SPILL_DIR at a "
+                      "larger disk, or raise $REPORTGEN_SPILL_MB to hold more in memory")
 
 
 _TO_REMOVE: list[Path] = []

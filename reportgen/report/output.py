@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator
@@ -102,11 +103,32 @@ def _stage(target: Path, content: bytes) -> Path:
     handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(handle, "wb") as stream:
+            os.fchmod(stream.fileno(), _mode_of(target))  # mkstemp's 0600 is not the result's
             stream.write(content)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
     return Path(temp)
+
+
+def _mode_of(target: Path) -> int:
+    """The permissions a plain ``open(target, "w")`` would leave: the old file's, else 0666
+    less the umask."""
+    try:
+        return stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    try:  # Linux states it; setting and restoring it would race with other threads
+        with open("/proc/self/status") as status:
+            line = next(line for line in status if line.startswith("Umask:"))
+        return int(line.split()[1], 8)
+    except (OSError, StopIteration, ValueError):
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
 
 
 def _roll_back(moved: list[tuple[Path, Path | None]]) -> None:

@@ -57,6 +57,9 @@ def with_verdict(summary: dict[str, Any], verdict: Verdict, timings: dict[str, f
     (which include the stages that ran after the summary was built, such as rendering)."""
     completed = {**summary, "checks": [check.to_summary() for check in verdict.checks],
                  "timings": dict(timings)}
+    # The policy in force, so a summary says what its checks were measured against; null when
+    # gating was off (--policy none) and nothing was checked.
+    completed["policy"] = verdict.policy.to_summary() if verdict.policy is not None else None
     if verdict.comparison is not None:
         completed["comparison"] = verdict.comparison.to_summary()
     return completed

@@ -20,7 +20,10 @@ from reportgen.loading.model import Classifier
 
 
 def test_registry_names_and_defaults():
+    from reportgen.methods import METHOD_NAMES
+
     assert list(REGISTRY) == ["lime", "shap", "saliency", "smoothgrad", "ig", "gradcam"]
+    assert tuple(REGISTRY) == METHOD_NAMES  # the names --methods is checked against early
     assert set(DEFAULT_METHODS) <= set(REGISTRY)
     for name, cls in REGISTRY.items():
         assert issubclass(cls, Explainer) and cls.name == name and cls.title
