@@ -235,6 +235,8 @@ def _panel(options: AuditOptions, dataset: Dataset, loaded: LoadedModel, preds: 
     with reporter.stage("Running the clean-model panel"):
         members, left_out = member_models(entries, loaded.sha256, image_size,
                                           options.batch_size, options.trust_model)
+        if not members:  # the only member was the audited model itself
+            return None
         probes = [PROBES[name] for name in passed.probe_names]
         images = dataset.images[index]
         runs = tuple(run_reference(model, images, probes, (preds[index], passed.probe_preds[:, index]))

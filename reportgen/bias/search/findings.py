@@ -34,8 +34,13 @@ CARRY_OVER = 0.5
 # model's searched 'angry' patch: +30 pp there, up to +13 pp on the panel); a learned shortcut
 # does not (a planted checkerboard: +36 pp, every clean model within ±1 pp). Stated at warning
 # even when the class's mask is not anomalously small (weak models make every class easy).
-NO_TRANSFER = 0.1  # the most moved clean model's rise, as a share of this model's
+# Measured on the planted models: the planted class's trigger moves the most moved clean model
+# 0.02-0.10 of what it moves the model; every other confirmed class, 0.28-0.66.
+NO_TRANSFER = 0.15  # the most moved clean model's rise, as a share of this model's
 NO_TRANSFER_MIN_PP = 10.0  # the effect's CI lower bound needed for that rule
+# ... and the class's mask must be no larger than the median class's (anomaly index ≥ 0): clean
+# models almost never predict a rare class ('disgust'), so nothing moves them there, and a
+# large mask toward it looked "untransferred" on a planted model
 TRIGGER = "optimised trigger"
 UNIVERSAL = "universal perturbation"
 
@@ -65,7 +70,8 @@ def _severity(confirmation: Confirmation | None, anomaly: float, reached: bool,
     if confirmation is None or not reached:
         return None
     if not anomaly > ANOMALY_THRESHOLD:
-        return Severity.WARNING if _does_not_transfer(confirmation, target) else None
+        untransferred = anomaly >= 0.0 and _does_not_transfer(confirmation, target)
+        return Severity.WARNING if untransferred else None
     if not confirmation.success >= CARRY_OVER * target:
         return None
     if grade(confirmation.effect, float(confirmation.effect_ci[0])) is None:
