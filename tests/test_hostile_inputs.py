@@ -266,7 +266,10 @@ def test_16_bit_pngs_are_scaled_not_clipped_and_the_conversion_is_stated(tmp_pat
     from reportgen.result import ModelReport
 
     no_warning = SimpleNamespace(warning=None)  # a scale decision that did not warn
-    note = _notes(dataset, ModelReport(None, no_warning, False, 0))[0]  # type: ignore[arg-type]
+    evaluation = SimpleNamespace(confusion=np.diag([10] * 7))  # no sign of permuted labels
+    options = SimpleNamespace(notes=(), class_names=dataset.class_names)
+    note = _notes(dataset, ModelReport(None, no_warning, False, 0),  # type: ignore[arg-type]
+                  evaluation, options)[0]  # type: ignore[arg-type]
     assert "5 16-bit grey (I;16) scaled to 8 bits" in note
 
 
