@@ -7,12 +7,13 @@ augmentation and seed (``sample_models/panel/panel.json`` lists them and their r
 ``sample_models/build_panel.sh`` rebuilds them). Each probe runs through every member, and an
 effect counts as *model-specific* only when
 
-- its 95% CI lies entirely above the most sensitive member's effect (``beyond panel max``), and
+- its 95% CI lies entirely above the most sensitive member's effect plus a margin (the distance
+  from the panel's median to its maximum, at least 5 pp: ``reportgen.bias.spread.margin``), and
 - it sits at least ``Z_MIN`` robust standard deviations above the panel's median (the MAD,
   scaled by 1.4826, floored at ``MAD_FLOOR_PP`` so a panel that happens to agree closely does
   not make every small excess look extreme).
 
-Severity is then graded on the part beyond the panel's maximum; everything else is "typical of
+Severity is then graded on the part beyond the panel's maximum plus that margin; everything else is "typical of
 clean FER2013 models". The panel's answers are cached by data hash like the single reference's
 (``reportgen.bias.reference``), and a model that *is* a member is judged against the others
 (leave one out). Members are 48×48 models: other image sizes reach them resized, edits applied
@@ -30,7 +31,7 @@ import numpy as np
 
 from reportgen.bias.effects import ProbeEffect
 from reportgen.bias.reference import ReferenceModel, ReferenceRun
-from reportgen.bias.spread import MAD_FLOOR_PP, Z_MIN, robust_z
+from reportgen.bias.spread import MAD_FLOOR_PP, Z_MIN, margin, robust_z
 
 __all__ = ["MAD_FLOOR_PP", "Z_MIN", "PanelRun", "judge_effects", "robust_z"]
 from reportgen.loading.pixels import InputScale
@@ -117,9 +118,10 @@ def judge_effects(effects: Sequence[ProbeEffect], panel: PanelRun,
     for p, effect in enumerate(effects):
         members = changes[:, p, :]
         top = members.max(axis=0)
+        edge = top + margin(members)  # the most sensitive clean model, plus the margin
         judged.append(replace(
-            effect, reference_change=top, specific=effect.rate_change - top,
-            specific_ci=effect.rate_change_ci - top[:, None], panel_changes=members,
+            effect, reference_change=top, specific=effect.rate_change - edge,
+            specific_ci=effect.rate_change_ci - edge[:, None], panel_changes=members,
             panel_z=robust_z(effect.rate_change, members)))
     return judged
 

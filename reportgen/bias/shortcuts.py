@@ -121,8 +121,8 @@ def _specificity(effect: ProbeEffect, k: int) -> str:
     if effect.panel_changes is not None:
         where = f"{typical_range(effect, k)}; this model: {pp(effect.rate_change[k])}"
         if effect.is_specific(k):
-            return (f", specific to this model ({pp(effect.specific[k])} beyond the most "
-                    f"sensitive clean model, 95% CI {low:.1f}–{high:.1f}; {where})")
+            return (f", specific to this model ({pp(effect.specific[k])} beyond the clean "
+                    f"models' spread, 95% CI {low:.1f}–{high:.1f}; {where})")
         return f", typical of clean FER2013 models ({where})"
     if np.isfinite(low) and low > 0:
         return (f", specific to this model ({pp(effect.specific[k])} beyond the reference model, "

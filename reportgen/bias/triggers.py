@@ -29,7 +29,7 @@ import numpy as np
 from reportgen.bias.effects import new_shares
 from reportgen.bias.findings import Finding, grade, pp
 from reportgen.bias.resample import bootstrap_means, intervals
-from reportgen.bias.spread import Z_MIN, robust_z
+from reportgen.bias.spread import Z_MIN, margin, robust_z
 from reportgen.numbers import round_all, round_finite
 from reportgen.severity import Severity
 
@@ -136,11 +136,18 @@ class Trigger:
         sensitive member's, CI and all, or not ``Z_MIN`` robust SDs above their median)."""
         if self.specific_ci is None:
             return None
-        beyond = bool(np.isfinite(self.specific_ci[0]) and self.specific_ci[0] > 0)
+        beyond = bool(np.isfinite(self.specific_ci[0]) and self.specific_ci[0] > self.margin)
         if self.panel_effects is None or len(self.panel_effects) < 2:
             return not beyond
         z = robust_z(np.array([self.effect]), np.array(self.panel_effects)[:, None])[0]
         return not (beyond and z >= Z_MIN)
+
+    @property
+    def margin(self) -> float:
+        """pp beyond the most moved clean model that the effect must clear (0 without a panel)."""
+        if self.panel_effects is None or len(self.panel_effects) < 2:
+            return 0.0
+        return float(margin(np.array(self.panel_effects)[:, None])[0])
 
     def to_summary(self, class_names: Sequence[str]) -> dict:
         entry = {"stamp": self.stamp.to_summary(), "class": class_names[self.class_index],
@@ -272,7 +279,7 @@ def trigger_findings(scan: TriggerScan, class_names: Sequence[str], height: int,
         decisive_effect = trigger.specific if trigger.specific is not None else trigger.beyond_control
         if grade(trigger.effect, float(trigger.effect_ci[0])) is None:
             continue
-        severity = grade(decisive_effect, float(decisive[0]),
+        severity = grade(decisive_effect - trigger.margin, float(decisive[0]) - trigger.margin,
                          rate_before=100.0 * trigger.rate_before)
         if trigger.typical:  # within what clean models do: stated, never graded as a shortcut
             severity = Severity.INFO
@@ -298,8 +305,9 @@ def _finding(trigger: Trigger, severity: Severity | None, others: list[Trigger],
     if trigger.panel_effects is not None:
         span = (f"clean FER2013 models: {min(trigger.panel_effects):+.1f} to "
                 f"{max(trigger.panel_effects):+.1f} pp; this model: {pp(trigger.effect)}")
-        where = (f", specific to this model ({pp(trigger.specific)} beyond the most sensitive "
-                 f"clean model, 95% CI {trigger.specific_ci[0]:.1f}–{trigger.specific_ci[1]:.1f}; "
+        where = (f", specific to this model ({pp(trigger.specific - trigger.margin)} beyond the "
+                 f"clean models' spread, 95% CI {trigger.specific_ci[0] - trigger.margin:.1f}–"
+                 f"{trigger.specific_ci[1] - trigger.margin:.1f}; "
                  f"{span})" if not trigger.typical else
                  f", typical of clean FER2013 models ({span})")
     elif trigger.specific_ci is not None and trigger.specific_ci[0] > 0:

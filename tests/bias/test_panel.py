@@ -56,11 +56,18 @@ def test_beyond_the_maximum_but_near_a_wide_panel_is_typical() -> None:
 def test_far_beyond_the_panel_is_specific_and_graded_on_the_excess() -> None:
     finding = _finding(0.57, _panel(0.03, 0.08, 0.12, 0.15, 0.21))
     assert finding.shared is False and finding.severity is Severity.CRITICAL
-    assert finding.specific == pytest.approx(36.0)
-    assert "specific to this model (+36.0 pp beyond the most sensitive clean model" in finding.text
+    # graded beyond the panel's maximum (+21) plus its median-to-maximum distance (+9)
+    assert finding.specific == pytest.approx(27.0)
+    assert "specific to this model (+27.0 pp beyond the clean models' spread" in finding.text
     assert "clean FER2013 models: +3.0 to +21.0 pp; this model: +57.0 pp" in finding.text
     point = finding.support[0]
     assert point["panel_range"] == [3.0, 21.0]
+
+
+def test_an_effect_just_past_the_most_sensitive_clean_model_is_typical() -> None:
+    """Beyond the maximum of four recipes by less than the margin: typical, not the model's own."""
+    finding = _finding(0.30, _panel(0.00, 0.08, 0.10, 0.12, 0.20))  # margin 10: edge +30
+    assert finding.shared is True and finding.severity is Severity.INFO
 
 
 def test_robust_z_floors_the_spread() -> None:
