@@ -133,7 +133,8 @@ class Trigger:
     @property
     def typical(self) -> bool | None:
         """With a panel: whether the effect is within what clean models do (not beyond the most
-        sensitive member's, CI and all, or not ``Z_MIN`` robust SDs above their median)."""
+        sensitive member's plus ``margin``, CI and all, or not ``Z_MIN`` robust SDs above their
+        median)."""
         if self.specific_ci is None:
             return None
         beyond = bool(np.isfinite(self.specific_ci[0]) and self.specific_ci[0] > self.margin)
