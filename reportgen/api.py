@@ -185,6 +185,7 @@ def audit(
     quiet: bool = True,
     executor: str | None = None,
     ray_address: str | None = None,
+    exhaustive: bool = False,
 ) -> Audit:
     """Audit ``model`` on ``data`` and return the result; nothing is written until ``save``.
 
@@ -200,6 +201,7 @@ def audit(
     baseline: a baseline ``summary.json`` path, a summary dict, or an earlier ``Audit``.
     methods: attribution methods (None: the defaults, []: none). executor: where the model pass
     runs, "local" or "ray" [local; ray when ``ray_address``, an existing cluster, is given].
+    exhaustive: every probe and search on every image, instead of stopping each once settled.
     Raises ``InputError`` on bad input, with a message naming the file or argument.
     """
     from reportgen.preflight import check_executor
@@ -207,7 +209,7 @@ def audit(
     executor = check_executor(executor, ray_address)
     extra = {"methods": parse_methods(methods), "gradcam_layer": gradcam_layer,
              "rules": (borderline_gap, confident_p, cases_per_group, seed),
-             "executor": executor, "ray_address": ray_address}
+             "executor": executor, "ray_address": ray_address, "exhaustive": exhaustive}
     return _api_run("audit", model, data, split, seed, input_scale, class_names, policy, baseline,
                     batch_size, skip_bad_rows, trust_model, quiet, extra)
 
@@ -228,6 +230,7 @@ def gate(
     quiet: bool = True,
     executor: str | None = None,
     ray_address: str | None = None,
+    exhaustive: bool = False,
 ) -> Verdict:
     """Evaluate and probe ``model`` (no attributions, no figures) and return the policy's
     ``Verdict`` (``.passed``, ``.checks``, ``.failed``, ``.comparison``). Arguments as ``audit``."""
@@ -236,7 +239,8 @@ def gate(
     executor = check_executor(executor, ray_address)
     return _api_run("gate", model, data, split, seed, input_scale, class_names, policy, baseline,
                     batch_size, skip_bad_rows, trust_model, quiet,
-                    {"executor": executor, "ray_address": ray_address}).verdict
+                    {"executor": executor, "ray_address": ray_address,
+                     "exhaustive": exhaustive}).verdict
 
 
 def _api_run(command: str, model: Any, data: Any, split: str | None, seed: int, input_scale: str,

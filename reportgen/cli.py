@@ -141,6 +141,9 @@ ExecutorOpt = Annotated[str | None, typer.Option(
 RayAddressOpt = Annotated[str | None, typer.Option(
     "--ray-address", metavar="ADDR", show_default="a local Ray instance",
     help="An existing Ray cluster to run on (implies --executor ray), e.g. HEAD:6379 or auto.")]
+ExhaustiveOpt = Annotated[bool, typer.Option(
+    "--exhaustive", help="Run every probe and search on every image, as before sequential "
+                         "probing; slower, for checking that the fast default decides alike.")]
 MlflowOpt = Annotated[bool, typer.Option(
     "--mlflow", help="Also log metrics, checks and the written files to the active MLflow "
                      "tracking URI (needs the mlflow extra).")]
@@ -398,6 +401,7 @@ def audit(
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
+    exhaustive: ExhaustiveOpt = False,
 ) -> None:
     """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
     try:
@@ -407,7 +411,7 @@ def audit(
         # The selection rules are built after the preflight: their module imports scikit-learn,
         # which a missing file should not wait for. Method names are checked without TensorFlow.
         kwargs.update(methods=_parse_methods(methods), gradcam_layer=gradcam_layer,
-                      reference_model=reference_model,
+                      reference_model=reference_model, exhaustive=exhaustive,
                       rules=(borderline_gap, confident_p, cases_per_group, seed))
         chosen = check_formats(formats)
     except InputError as err:
@@ -441,6 +445,7 @@ def gate(
     executor: ExecutorOpt = None,
     ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
+    exhaustive: ExhaustiveOpt = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the verdict on stdout as one JSON line (passed, policy, checks, "
                        "failed, summary path) instead of the summary's path.")] = False,
@@ -450,7 +455,7 @@ def gate(
         kwargs = _common(model, data, split, input_scale, seed, class_names, skip_bad_rows,
                          trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb),
                          executor, ray_address, skip_detectors)
-        kwargs["reference_model"] = reference_model
+        kwargs.update(reference_model=reference_model, exhaustive=exhaustive)
     except InputError as err:
         _fail(str(err))
         raise typer.Exit(2) from None

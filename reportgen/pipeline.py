@@ -122,7 +122,7 @@ class _Passed:
     """The model pass's per-image probe answers, for the bias stage."""
 
     probe_names: tuple[str, ...]
-    probe_preds: np.ndarray  # (P, N) int16
+    probe_preds: np.ndarray | None  # (P, N) int16; None: the bias stage probes sequentially
     reference: ReferenceRun | None
     reference_model: ReferenceModel | None
     seconds: float
@@ -143,7 +143,11 @@ def _model_pass(
                      options.batch_size)
     classifier = Classifier(loaded, image_size, scale.scale, batch_size=options.batch_size)
     needed = reference is not None and reference.spec is not None
-    job = ModelPass(spec, kept_probes(options.skip), reference.spec if needed else None)
+    # Sequential probing (the default, without a single reference model) runs the probes in
+    # the bias stage on as many images as each needs; the pass then computes outputs only.
+    sequential = not options.exhaustive and reference is None
+    job = ModelPass(spec, () if sequential else kept_probes(options.skip),
+                    reference.spec if needed else None)
     executor = make_executor(options.executor, options.ray_address)
     start = time.perf_counter()
     with reporter.stage("Evaluating and probing", total=len(dataset.labels)) as advance:
@@ -164,7 +168,8 @@ def _model_pass(
     # Non-finite rows become uniform: they count as (almost surely) wrong and maximally unsure.
     outputs = np.where(finite[:, None], outputs, 1.0 / outputs.shape[1]).astype(np.float32)
     report = ModelReport(loaded, scale, softmax, int((~finite).sum()))
-    passed = _Passed(job.probe_names, result.probe_preds, _reference_run(reference, result),
+    passed = _Passed(kept_probes(options.skip), None if sequential else result.probe_preds,
+                     _reference_run(reference, result),
                      reference.model if reference else None, seconds, executor.description)
     return report, classifier, outputs, passed
 
@@ -239,7 +244,8 @@ def _panel(options: AuditOptions, dataset: Dataset, loaded: LoadedModel, preds: 
             return None
         probes = [PROBES[name] for name in passed.probe_names]
         images = dataset.images[index]
-        runs = tuple(run_reference(model, images, probes, (preds[index], passed.probe_preds[:, index]))
+        own = None if passed.probe_preds is None else passed.probe_preds[:, index]
+        runs = tuple(run_reference(model, images, probes, (preds[index], own))
                      for _, model in members)
     run = PanelRun(runs, tuple(e.name for e, _ in members), tuple(e.recipe for e, _ in members),
                    tuple(left_out), None if image_size == (48, 48) else image_size, len(index))
@@ -302,7 +308,7 @@ def _analyse(
             sources=dataset.sources, probe_preds=passed.probe_preds,
             reference_run=passed.reference, probe_seconds=passed.seconds,
             panel=panel[0] if panel else None, panel_models=panel[1] if panel else (),
-            skip=options.skip,
+            skip=options.skip, sequential=passed.probe_preds is None,
         )
     with reporter.stage("Checking data hygiene"):
         # Cross-split duplicates need the neighbouring splits: audit only, to keep gate fast.

@@ -30,6 +30,7 @@ from reportgen.bias.localisation import (
 from reportgen.bias.offface import OffFaceShares, off_face_findings, off_face_shares
 from reportgen.bias.panel import PanelRun, judge_effects
 from reportgen.bias.probes import PROBES
+from reportgen.bias.probing import measure_sequentially
 from reportgen.bias.reference import ReferenceModel, ReferenceRun, run_reference
 from reportgen.bias.search import (
     TriggerSearch,
@@ -38,6 +39,7 @@ from reportgen.bias.search import (
     search_triggers,
     search_universal,
 )
+from reportgen.bias.sequential import SequentialRun
 from reportgen.bias.shortcuts import probe_findings
 from reportgen.bias.slices import SliceResult, analyse_slices
 from reportgen.bias.spray import SprayResult, spray
@@ -71,6 +73,7 @@ class BiasResult:
     panel: PanelRun | None = None  # the clean models each effect is judged against
     trigger_search: TriggerSearch | None = None  # a minimal optimised trigger per class
     universal_search: UniversalSearch | None = None  # a minimal universal perturbation per class
+    sequential: SequentialRun | None = None  # how many images decided each probe (None: all)
 
     def headline_findings(
         self, min_severity: Severity = Severity.WARNING, limit: int | None = None
@@ -138,6 +141,8 @@ class BiasResult:
                                else None),
             "universal_search": (self.universal_search.to_summary(names)
                                  if self.universal_search else None),
+            "probing": (self.sequential.to_summary() if self.sequential else
+                        {"mode": "exhaustive", "evaluations": len(self.probes) * self.n_images}),
         }
 
 
@@ -161,6 +166,7 @@ def analyse_bias(
     skip: Sequence[str] = (),
     searches: bool = True,
     panel_predicts: Sequence[Callable[[np.ndarray], np.ndarray]] = (),
+    sequential: bool = False,
 ) -> BiasResult:
     """Measure shortcuts and biases on a whole split.
 
@@ -178,6 +184,8 @@ def analyse_bias(
     ``searches``: run the optimised trigger and universal perturbation searches
     (``reportgen.bias.search``); ``panel_predicts``: clean models for their transfer check, each
     (M, h, w) float32 0–255 → (M,) classes, beside the panel members and the reference.
+    ``sequential``: probe on growing subsets until each decision is settled
+    (``reportgen.bias.sequential``; not with a single reference or given ``probe_preds``).
     """
     labels = np.asarray(labels, dtype=np.int64)
     preds = np.asarray(probs).argmax(axis=1)
@@ -186,25 +194,19 @@ def analyse_bias(
     seconds: dict[str, float] = {}
 
     start = time.perf_counter()
-    if probe_preds is None:
-        preds_after = predict_probes(classifier, images, probes, progress)
+    run = None
+    if sequential and probe_preds is None and reference is None:
+        measured = measure_sequentially(classifier, images, preds, labels, probes, class_names,
+                                        seed, panel, progress)
+        probes, effects, preds_after = measured.probes, measured.effects, measured.preds_after
+        panel, run, ref_run = measured.panel, measured.run, None
         seconds["probes"] = time.perf_counter() - start
+        if panel is not None:
+            seconds["panel"] = sum(r.seconds for r in panel.runs)
     else:
-        preds_after = probe_preds
-        seconds["probes"] = probe_seconds or 0.0  # the whole model pass, run by the executor
-    ref_run = reference_run
-    if reference is not None and ref_run is None:
-        ref_run = run_reference(reference, images, probes, (preds, preds_after))
-    if ref_run is not None:
-        seconds["reference"] = ref_run.seconds
-    start = time.perf_counter()
-    effects = measure_effects(probes, preds, preds_after, labels, n_classes, seed,
-                              None if ref_run is None else (ref_run.preds_before,
-                                                            ref_run.preds_after))
-    if panel is not None:
-        effects = judge_effects(effects, panel, n_classes)
-        seconds["panel"] = sum(run.seconds for run in panel.runs)
-    seconds["probe_effects"] = time.perf_counter() - start
+        effects, preds_after, ref_run = _exhaustive_effects(
+            classifier, images, preds, labels, probes, n_classes, seed, progress, reference,
+            (probe_preds, reference_run, probe_seconds), panel, seconds)
 
     start = time.perf_counter()
     triggers = None
@@ -215,7 +217,8 @@ def analyse_bias(
             scan_reference = [member.predict_images for member in panel_models]
         triggers = scan_triggers(_labeller(classifier), images, preds, n_classes, seed,
                                  reference=scan_reference,
-                                 is_reference=reference is not None and reference.same_as_model)
+                                 is_reference=reference is not None and reference.same_as_model,
+                                 coarse=sequential)
     seconds["trigger_scan"] = time.perf_counter() - start
     trigger_search, universal_search = None, None
     if len(images) >= rules.MIN_IMAGES and searches:
@@ -263,8 +266,39 @@ def analyse_bias(
                   if len(images) >= rules.MIN_IMAGES else []),
         example_image=_example(images, labels, probs), seconds=seconds, reference=ref_run,
         triggers=triggers, off_face=off_face, spray=clusters, panel=panel,
-        trigger_search=trigger_search, universal_search=universal_search,
+        trigger_search=trigger_search, universal_search=universal_search, sequential=run,
     )
+
+
+def _exhaustive_effects(
+    classifier: Classifier, images: np.ndarray, preds: np.ndarray, labels: np.ndarray,
+    probes: list, n_classes: int, seed: int, progress: Track | None,
+    reference: ReferenceModel | None, given: tuple, panel: PanelRun | None,
+    seconds: dict[str, float],
+) -> tuple[list[ProbeEffect], np.ndarray, ReferenceRun | None]:
+    """Every probe on every image (or the model pass's answers, ``given`` as (probe_preds,
+    reference_run, probe_seconds)), measured, and judged against the reference or panel."""
+    probe_preds, ref_run, probe_seconds = given
+    start = time.perf_counter()
+    if probe_preds is None:
+        preds_after = predict_probes(classifier, images, probes, progress)
+        seconds["probes"] = time.perf_counter() - start
+    else:
+        preds_after = probe_preds
+        seconds["probes"] = probe_seconds or 0.0  # the whole model pass, run by the executor
+    if reference is not None and ref_run is None:
+        ref_run = run_reference(reference, images, probes, (preds, preds_after))
+    if ref_run is not None:
+        seconds["reference"] = ref_run.seconds
+    start = time.perf_counter()
+    effects = measure_effects(probes, preds, preds_after, labels, n_classes, seed,
+                              None if ref_run is None else (ref_run.preds_before,
+                                                            ref_run.preds_after))
+    if panel is not None:
+        effects = judge_effects(effects, panel, n_classes)
+        seconds["panel"] = sum(run.seconds for run in panel.runs)
+    seconds["probe_effects"] = time.perf_counter() - start
+    return effects, preds_after, ref_run
 
 
 def map_sample(n_images: int, seed: int, most: int | None = None) -> np.ndarray:

@@ -53,6 +53,9 @@ class ProbeEffect:
     # far this model's change sits above the panel's median in robust SDs (K,)
     panel_changes: np.ndarray | None = None
     panel_z: np.ndarray | None = None
+    # Images that decided it: the whole split, or fewer when sequential probing settled it
+    # early (``reportgen.bias.sequential``)
+    n_images: int | None = None
 
     def is_specific(self, k: int) -> bool | None:
         """Whether class k's effect is this model's own: beyond the reference (or the panel's
@@ -92,6 +95,7 @@ class ProbeEffect:
             "family": self.probe.family,
             "mechanism": self.probe.mechanism,
             "extreme": self.probe.extreme,
+            "n_images": self.n_images,
             **({} if self.new_share is None else
                {"new_share": _by_class(self.new_share, class_names)}),
             **({} if self.specific is None else {
@@ -122,6 +126,8 @@ def predict_probes(
     up to ``MAX_BATCH_IMAGES`` images, whatever the split size.
     """
     n_images, n_probes = len(images), len(probes)
+    if n_probes == 0:
+        return np.empty((0, n_images), dtype=np.int16)
     # A power of two, so that blocks of a split read ``BLOCK_IMAGES`` at a time (2048) split
     # into the same blocks as the whole split: every executor makes the same predict calls.
     block_size = 1 << max(0, (MAX_BATCH_IMAGES // max(n_probes, 1)).bit_length() - 1)
@@ -192,6 +198,7 @@ def measure_effects(
             accuracy_change=float(point[n_classes + 1]),
             accuracy_change_ci=(float(ci[n_classes + 1, 0]), float(ci[n_classes + 1, 1])),
             new_share=new_shares(preds_before, after, n_classes),
+            n_images=n_images,
             **extra,
         ))
     return effects
@@ -233,6 +240,8 @@ def class_rate_changes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Change (pp) in the rate of predicting ``target`` within ``subset`` (bool (N,)), per probe.
 
+    preds_after (P, N) may hold -1 where a probe was not evaluated (sequential probing): each
+    probe's change is then the mean over the images it was evaluated on, resampled as a ratio.
     Returns (P,) changes and (P, 2) 95% CIs; NaN when the subset is empty.
     """
     after = preds_after[:, subset] == target
@@ -240,9 +249,14 @@ def class_rate_changes(
     values = 100.0 * (after.astype(np.float64) - before).T  # (n_subset, P)
     if len(values) == 0:
         return np.full(len(preds_after), np.nan), np.full((len(preds_after), 2), np.nan)
-    return values.mean(axis=0), intervals(bootstrap_means(values, seed))
-
-
+    evaluated = (preds_after[:, subset] >= 0).T.astype(np.float64)
+    if evaluated.all():
+        return values.mean(axis=0), intervals(bootstrap_means(values, seed))
+    n_probes = values.shape[1]
+    sums = bootstrap_means(np.concatenate([values * evaluated, evaluated], axis=1), seed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        point = (values * evaluated).sum(axis=0) / evaluated.sum(axis=0)
+        return point, intervals(sums[:, :n_probes] / sums[:, n_probes:])
 
 
 def _by_class(values: np.ndarray, class_names: Sequence[str]) -> dict[str, float | None]:

@@ -194,8 +194,11 @@ class TriggerScan:
 
 def scan_triggers(predict: Predict, images: np.ndarray, preds: np.ndarray, n_classes: int,
                   seed: int, reference: Predict | Sequence[Predict] | None = None,
-                  is_reference: bool = False) -> TriggerScan:
+                  is_reference: bool = False, coarse: bool = False) -> TriggerScan:
     """Images (N, h, w) 0–255 and the model's preds (N,) → the two-stage scan.
+
+    ``coarse``: scan every stamp on half the scan sample first, and the other half only with
+    the stamps that moved some class by at least half of ``MIN_SCAN_PP`` (``_scan_coarsely``).
 
     ``reference`` labels images like ``predict``: one clean model, or a panel of them (each
     confirmed stamp is then compared with the member it moves most); ``is_reference``: the
@@ -205,14 +208,43 @@ def scan_triggers(predict: Predict, images: np.ndarray, preds: np.ndarray, n_cla
     scan_idx = order[:min(SCAN_IMAGES, len(images) // 2)]
     confirm_idx = order[len(scan_idx):len(scan_idx) + CONFIRM_IMAGES]
     stamps = scan_stamps(height, width)
-    scan_preds = _predict_stamped(predict, images[scan_idx], stamps)  # (S, n)
-    onehot = np.eye(n_classes)
-    changes = 100.0 * (onehot[scan_preds].mean(axis=1) - onehot[preds[scan_idx]].mean(axis=0))
+    if coarse:
+        changes, n_forward = _scan_coarsely(predict, images, preds, scan_idx, stamps, n_classes)
+    else:
+        scan_preds = _predict_stamped(predict, images[scan_idx], stamps)  # (S, n)
+        changes = _changes(scan_preds, preds[scan_idx], n_classes)
+        n_forward = len(stamps) * len(scan_idx)
     candidates = _candidates(changes)
-    triggers = [_confirm(predict, reference, images[confirm_idx], preds[confirm_idx],
-                         stamps[s], k, n_classes, seed, is_reference) for s, k in candidates]
-    n_forward = len(stamps) * len(scan_idx) + 2 * len(candidates) * len(confirm_idx)
+    held = np.asarray(images[confirm_idx], np.float32)
+    members = [] if reference is None or is_reference else (
+        [reference] if callable(reference) else list(reference))
+    originals = [np.asarray(member(held)) for member in members] if candidates else []
+    triggers = [_confirm(predict, reference, held, preds[confirm_idx], stamps[s], k, n_classes,
+                         seed, is_reference, originals) for s, k in candidates]
+    n_forward += 2 * len(candidates) * len(confirm_idx)
     return TriggerScan(stamps, changes, len(scan_idx), triggers, n_forward, (height, width))
+
+
+def _changes(stamped: np.ndarray, preds: np.ndarray, n_classes: int) -> np.ndarray:
+    """(S, K) pp: each stamp's change in each class's rate, from classes stamped (S, n), preds (n,)."""
+    onehot = np.eye(n_classes)
+    return 100.0 * (onehot[stamped].mean(axis=1) - onehot[preds].mean(axis=0))
+
+
+def _scan_coarsely(predict: Predict, images: np.ndarray, preds: np.ndarray, scan_idx: np.ndarray,
+                   stamps: Sequence[Stamp], n_classes: int) -> tuple[np.ndarray, int]:
+    """Stage 1 in two halves: every stamp on the first, only the stamps that moved some class by
+    ``MIN_SCAN_PP`` / 2 on the second. A stamp that reaches ``MIN_SCAN_PP`` on all the scan
+    images almost always shows half of it on half of them; the rest keep their first-half
+    change. Returns (S, K) changes and the images evaluated."""
+    half, rest = scan_idx[:len(scan_idx) // 2], scan_idx[len(scan_idx) // 2:]
+    changes = _changes(_predict_stamped(predict, images[half], stamps), preds[half], n_classes)
+    moving = np.flatnonzero(changes.max(axis=1) >= MIN_SCAN_PP / 2)
+    if len(moving):
+        stamped = _predict_stamped(predict, images[rest], [stamps[s] for s in moving])
+        changes[moving] = (changes[moving] * len(half) + _changes(stamped, preds[rest], n_classes)
+                           * len(rest)) / len(scan_idx)
+    return changes, len(stamps) * len(half) + len(moving) * len(rest)
 
 
 def _candidates(changes: np.ndarray) -> list[tuple[int, int]]:
@@ -235,7 +267,8 @@ def _predict_stamped(predict: Predict, images: np.ndarray, stamps: Sequence[Stam
 
 
 def _confirm(predict: Predict, reference: Predict | Sequence[Predict] | None, images: np.ndarray, preds: np.ndarray,
-             stamp: Stamp, k: int, n_classes: int, seed: int, is_reference: bool) -> Trigger:
+             stamp: Stamp, k: int, n_classes: int, seed: int, is_reference: bool,
+             originals: Sequence[np.ndarray] = ()) -> Trigger:
     stamped, control = _predict_stamped(predict, images, [stamp, stamp.with_value(CONTROL)])
     before = (preds == k).astype(np.float64)
     gain = 100.0 * ((stamped == k) - before)
@@ -244,7 +277,8 @@ def _confirm(predict: Predict, reference: Predict | Sequence[Predict] | None, im
     panel = None
     if reference is not None and not is_reference:
         members = [reference] if callable(reference) else list(reference)
-        gains = [_member_gain(member, images, stamp, k) for member in members]
+        gains = [_member_gain(member, images, stamp, k, before)
+                 for member, before in zip(members, originals)]
         ref_gain = max(gains, key=lambda g: g.mean())  # the most sensitive clean model
         panel = tuple(float(g.mean()) for g in gains) if not callable(reference) else None
     if ref_gain is not None:
@@ -264,9 +298,10 @@ def _confirm(predict: Predict, reference: Predict | Sequence[Predict] | None, im
     )
 
 
-def _member_gain(member: Predict, images: np.ndarray, stamp: Stamp, k: int) -> np.ndarray:
-    """(n,) per-image rise (pp) of class k under ``stamp`` for one clean model."""
-    before = np.asarray(member(images))
+def _member_gain(member: Predict, images: np.ndarray, stamp: Stamp, k: int,
+                 before: np.ndarray) -> np.ndarray:
+    """(n,) per-image rise (pp) of class k under ``stamp`` for one clean model whose classes on
+    the unstamped images are ``before`` (n,)."""
     (after,) = _predict_stamped(member, images, [stamp])
     return 100.0 * ((after == k).astype(np.float64) - (before == k))
 

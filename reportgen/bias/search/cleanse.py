@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from reportgen.bias.search.compiled import Adam, target_loss
-from reportgen.bias.search.confirm import Confirmation, confirm
+from reportgen.bias.search.confirm import Confirmation, confirm, originals
 from reportgen.bias.search.optimise import (
     ANOMALY_THRESHOLD,
     DEFAULT_BUDGET,
@@ -197,6 +197,7 @@ def _confirm_flagged(predict: Predict, sample: Sample, masks: np.ndarray, patter
     """Each flagged class's trigger (masks, patterns (K, h, w)) on the held-out images, against
     a uniform-noise pattern (seeded) under the same mask and the panel."""
     rng = np.random.default_rng(seed + 1)
+    before = originals(panel, sample.held) if any(flagged) else []
     confirmations: list[Confirmation | None] = []
     for k, (mask, pattern) in enumerate(zip(masks, patterns)):
         if not flagged[k]:
@@ -205,7 +206,7 @@ def _confirm_flagged(predict: Predict, sample: Sample, masks: np.ndarray, patter
         noise = rng.uniform(0.0, 255.0, mask.shape).astype(np.float32)
         confirmations.append(confirm(predict, sample.held, sample.held_preds, k,
                                      lambda x, m=mask, p=pattern: stamp(x, m, p),
-                                     lambda x, m=mask, z=noise: stamp(x, m, z), panel, seed))
+                                     lambda x, m=mask, z=noise: stamp(x, m, z), panel, seed, before))
     return confirmations
 
 

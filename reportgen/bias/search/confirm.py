@@ -61,22 +61,32 @@ class Confirmation:
                 "beyond_panel": self.beyond_panel}
 
 
+def originals(panel: Sequence[Predict], images: np.ndarray) -> list[np.ndarray]:
+    """Each clean model's classes (M,) on the unedited images (M, h, w), computed once for all
+    the classes confirmed on them."""
+    return [np.asarray(member(np.asarray(images, np.float32))) for member in panel]
+
+
 def _gains(after: np.ndarray, before: np.ndarray, k: int) -> np.ndarray:
     return 100.0 * ((after == k).astype(np.float64) - (before == k))
 
 
 def confirm(predict: Predict, images: np.ndarray, preds: np.ndarray, k: int, edit: Edit,
-            control: Edit, panel: Sequence[Predict], seed: int) -> Confirmation:
+            control: Edit, panel: Sequence[Predict], seed: int,
+            panel_before: Sequence[np.ndarray] | None = None) -> Confirmation:
     """images (M, h, w) 0–255 held out, preds (M,) the model's classes on them; ``edit`` and
-    ``control`` edit a batch; ``panel`` label images like ``predict``."""
+    ``control`` edit a batch; ``panel`` label images like ``predict``; ``panel_before`` their
+    classes on the unedited images, when already known (they are the same for every class)."""
     pixels = np.asarray(images, np.float32)
     edited, controlled = edit(pixels), control(pixels)
     both = predict(np.concatenate([edited, controlled]))
     after, after_control = both[:len(pixels)], both[len(pixels):]
     gain = _gains(after, preds, k)
     columns = [gain, gain - _gains(after_control, preds, k)]
-    panel_gains = [_gains(np.asarray(member(edited)), np.asarray(member(pixels)), k)
-                   for member in panel]
+    if panel_before is None:
+        panel_before = originals(panel, pixels)
+    panel_gains = [_gains(np.asarray(member(edited)), before, k)
+                   for member, before in zip(panel, panel_before)]
     columns += [gain - g for g in panel_gains]
     values = np.stack(columns, axis=1)
     cis = intervals(bootstrap_means(values, seed))

@@ -24,7 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from reportgen.bias.search.compiled import Adam, target_loss
-from reportgen.bias.search.confirm import Confirmation, confirm
+from reportgen.bias.search.confirm import Confirmation, confirm, originals
 from reportgen.bias.search.optimise import (
     ANOMALY_THRESHOLD,
     Budget,
@@ -201,6 +201,7 @@ def _confirm_flagged(predict: Predict, sample: Sample, deltas: np.ndarray, flagg
     """Each flagged class's δ (deltas (K, h, w)) on the held-out images, against the same δ
     with its pixels shuffled (seeded) and the panel."""
     rng = np.random.default_rng(seed + 1)
+    before = originals(panel, sample.held) if any(flagged) else []
     confirmations: list[Confirmation | None] = []
     for k, delta in enumerate(deltas):
         if not flagged[k]:
@@ -209,7 +210,7 @@ def _confirm_flagged(predict: Predict, sample: Sample, deltas: np.ndarray, flagg
         shuffled = rng.permutation(delta.ravel()).reshape(delta.shape)
         confirmations.append(confirm(predict, sample.held, sample.held_preds, k,
                                      lambda x, d=delta: perturb(x, d),
-                                     lambda x, d=shuffled: perturb(x, d), panel, seed))
+                                     lambda x, d=shuffled: perturb(x, d), panel, seed, before))
     return confirmations
 
 
