@@ -1,11 +1,11 @@
 """Probe effects from sequential probing: measured on the images that decided each probe, and
-exact on the whole split for every probe that carries a stated finding.
+exact on the whole split for every probe that decides a finding at warning or above.
 
 ``reportgen.bias.sequential`` decides how many images each probe needs; this module turns its
 answers into ``ProbeEffect``s (each measured with the paired bootstrap on its own images, so a
 probe settled early shows an honest, wider CI), judges them against the clean-model panel, and
-completes on the whole split the probe behind every probe finding, repeating until the findings'
-probes are all exact.
+completes on the whole split the probes that decide a finding at warning or above
+(``_deciding_probes``), repeating until those are all exact.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from reportgen.bias.sequential import (
 from reportgen.bias.shortcuts import probe_findings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
+from reportgen.severity import Severity
 
 MAX_ROUNDS = 4  # completing a finding's probe can promote another member; this bounds the chase
 
@@ -88,23 +89,40 @@ def _effects(run: SequentialRun, kept: np.ndarray, probes: Sequence[Probe], pred
 
 
 def _deciding_probes(effects: list[ProbeEffect], class_names: Sequence[str]) -> set[str]:
-    """The probes whose numbers decide the probe findings, so must be exact: each finding's
-    probe, each mechanism's top member (it picks the class an info finding is stated for), and
-    every member whose CI could still beat the finding's deciding bound (it could carry it)."""
+    """The probes whose numbers decide the probe findings, so must be exact: each finding at
+    warning or above, with every member of its mechanism whose CI could still beat its
+    deciding bound (it could carry it), and the members that pick a mechanism's top class when
+    that is contested. An ``info`` finding (an effect clean models share, or an evidence
+    probe's) otherwise keeps the numbers of the images that settled it, with their wider CI."""
     needed = set()
     mechanisms: dict[str, list[ProbeEffect]] = {}
     for effect in effects:
         mechanisms.setdefault(effect.probe.mechanism or effect.probe.family, []).append(effect)
     for members in mechanisms.values():
-        needed.add(max(members, key=lambda e: float(np.max(e.rate_change))).probe.name)
+        needed |= _contested_top(members)
     by_name = {effect.probe.name: effect for effect in effects}
     for finding in probe_findings(effects, class_names):
+        if finding.severity is Severity.INFO:
+            continue
         needed.add(finding.probe)
         k, best = finding.class_index, by_name[finding.probe]
         bound = _deciding_ci(best, k)[0]
         members = mechanisms[best.probe.mechanism or best.probe.family]
         needed |= {e.probe.name for e in members if _deciding_ci(e, k)[1] > bound}
     return needed
+
+
+def _contested_top(members: list[ProbeEffect]) -> set[str]:
+    """The members that pick a mechanism's top class (the class its info finding is stated
+    for), when the runner-up class's CI reaches the top class's: both must then be exact."""
+    changes = np.array([e.rate_change for e in members])  # (M, K)
+    holders = changes.argmax(axis=0)  # (K,) the member with each class's largest change
+    best = changes.max(axis=0)
+    first, second = np.argsort(-best, kind="stable")[:2]
+    top, runner = members[holders[first]], members[holders[second]]
+    if runner.rate_change_ci[second, 1] < top.rate_change_ci[first, 0]:
+        return set()
+    return {top.probe.name, runner.probe.name}
 
 
 def _deciding_ci(effect: ProbeEffect, k: int) -> np.ndarray:

@@ -7,9 +7,9 @@ the whole split) and stops at the first look where its decision is *settled* for
 
 - **typical** (with a clean-model panel): the upper bound is below the smallest effect the panel
   rule could call the model's own (``specific_threshold``), so any finding it makes is ``info``,
-  which is stated only for its mechanism's top class, and the probe behind each stated finding
-  is completed on the whole split; evidence probes (occlusion) are capped at ``info`` whatever
-  the effect, so they are settled at the first look; or
+  which is stated only for its mechanism's top class (``reportgen.bias.probing`` completes on
+  the whole split the probes that decide a finding at warning or above, and a contested top
+  class); or
 - **moved nothing** (with or without a panel): every class's upper bound is below
   ``MIN_EFFECT_PP``.
 
@@ -18,9 +18,7 @@ inflate errors (the predictable plug-in empirical-Bernstein sequence of Waudby-S
 "Estimating means of bounded random variables by betting", JRSS-B 2023, Thm 2; in the family of
 Howard et al. 2021). Early stopping can only withhold a finding, never make one, and does so with
 probability at most ``ALPHA`` per probe. An unsettled probe reaches the whole split, so its
-numbers are exactly those of the exhaustive mode; the probe that carries a stated finding is then
-completed on the whole split too (``reportgen.bias.analysis``), so every reported CI is the one
-the exhaustive mode gives.
+numbers are exactly those of the exhaustive mode.
 
 Dose–response ordering: within a family the strongest strength runs first; when it settles as
 not stated at the first look, the weaker strengths are not run at all (``SequentialRun.skipped``).
@@ -35,7 +33,7 @@ import numpy as np
 
 from reportgen.bias.effects import predict_probes
 from reportgen.bias.findings import MIN_EFFECT_PP
-from reportgen.bias.probes import Probe, ProbeKind
+from reportgen.bias.probes import Probe
 from reportgen.bias.spread import MAD_FLOOR_PP, MAD_SCALE, Z_MIN, margin
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
@@ -139,7 +137,7 @@ class Status:
 
 
 def status(before: np.ndarray, after: np.ndarray, n_classes: int, threshold: np.ndarray | None,
-           evidence: bool, alpha: float = ALPHA) -> Status:
+           alpha: float = ALPHA) -> Status:
     """One probe's status on the images so far; threshold (K,) from ``specific_threshold`` or
     None (no panel).
 
@@ -149,8 +147,6 @@ def status(before: np.ndarray, after: np.ndarray, n_classes: int, threshold: np.
     """
     low, high = change_bounds(before, after, n_classes, alpha / n_classes)
     null, moved = bool((high < MIN_EFFECT_PP).all()), bool((low > 0).any())
-    if evidence:  # capped at info whatever the effect: nothing to decide
-        return Status(True, null, moved)
     if threshold is None:
         return Status(null, null, moved)
     return Status(bool((high < np.maximum(threshold, MIN_EFFECT_PP)).all()), null, moved)
@@ -185,8 +181,7 @@ def probe_sequentially(
         seen = order[:look]
         for p in rows:
             states[int(p)] = status(preds[seen], preds_after[p, seen], n_classes,
-                                    None if thresholds is None else thresholds[p],
-                                    probes[p].kind is ProbeKind.EVIDENCE)
+                                    None if thresholds is None else thresholds[p])
             # a family's strongest dose runs on while its weaker doses wait on its answer
             active[p] = not states[int(p)].done or int(p) in waiting.values()
 

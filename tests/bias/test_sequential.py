@@ -60,10 +60,11 @@ def test_a_probe_below_every_panel_threshold_is_settled_and_one_above_is_not() -
     rng = np.random.default_rng(2)
     before = rng.integers(0, 7, 1024)
     after = np.where(rng.random(1024) < 0.05, 4, before)  # about +4 pp toward class 4
-    assert status(before, after, 7, np.full(7, 30.0), evidence=False).done
-    assert not status(before, after, 7, np.full(7, 3.0), evidence=False).done
-    assert not status(before, after, 7, None, evidence=False).done  # no panel: must run on
-    assert status(before, after, 7, None, evidence=True).done  # occlusion is capped at info
+    assert status(before, after, 7, np.full(7, 30.0)).done
+    assert not status(before, after, 7, np.full(7, 3.0)).done
+    assert not status(before, after, 7, None).done  # no panel: only "moved nothing" settles
+    strong = np.where(rng.random(1024) < 0.2, 4, before)  # about +17 pp
+    assert status(before, strong, 7, None).moved and not status(before, before, 7, None).moved
 
 
 def test_specific_threshold_is_the_panel_edge() -> None:
