@@ -65,6 +65,7 @@ class AuditOptions:
     executor: str = "local"  # where the model pass runs (``reportgen.executors``)
     ray_address: str | None = None  # an existing Ray cluster, for executor "ray"
     skip: tuple[str, ...] = ()  # detectors, probe families or mechanisms switched off
+    exhaustive: bool = False  # every method on every image at its full sample count (no early stops)
     # What the caller assumed and the report must say (the API's class order for arrays given
     # without class_names); shown with the run's own notes.
     notes: tuple[str, ...] = ()

@@ -53,6 +53,8 @@ class Explainer:
     - ``needs_layer``: the constructor takes ``layer``, a Keras layer name, so the method
       cannot run on a bare SavedModel.
     - ``figure``: how the case figures draw it (see ``FigureKind``).
+    - ``adaptive``: the constructor takes ``exhaustive``; without it the method stops
+      sampling an image once a stated rule says its map is stable (fewer model calls).
     """
 
     name: ClassVar[str] = ""
@@ -63,6 +65,7 @@ class Explainer:
     needs_segments: ClassVar[bool] = False
     needs_layer: ClassVar[bool] = False
     figure: ClassVar[FigureKind] = "overlay"
+    adaptive: ClassVar[bool] = False
 
     def __init__(
         self, classifier: Classifier, batch_size: int | None = None, seed: int = 0

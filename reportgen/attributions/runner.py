@@ -154,6 +154,7 @@ def run_attributions(
     settings: AttributionSettings | None = None,
     progress: Track | None = None,
     sources: Sequence[str] | None = None,
+    exhaustive: bool = False,
 ) -> AttributionResult:
     """Explain each selected case for its predicted class with every method.
 
@@ -166,9 +167,11 @@ def run_attributions(
     gradient method, the chosen methods with at most ``SLOW_MEAN_CAP`` images per class).
     ``progress(description, total)`` may return an ``advance(n)`` callback. ``sources`` (N,)
     names each image as the rest of the report does (CSV row or file); default ``#index``.
-    Unknown method names raise InputError.
+    ``exhaustive`` (or ``settings.exhaustive``) runs the adaptive methods at their full fixed
+    sample count. Unknown method names raise InputError.
     """
     config = settings or AttributionSettings()
+    config = replace(config, exhaustive=config.exhaustive or exhaustive)
     names = check_methods(methods)
     batch = int(config.batch_size or default_batch_size(classifier))
     config = replace(config, batch_size=batch)

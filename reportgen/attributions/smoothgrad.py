@@ -1,0 +1,148 @@
+"""SmoothGrad (Smilkov et al., 2017) with an adaptive number of noise samples per image.
+
+The noise is drawn once from ``seed`` (``n_samples`` rows, the cap) and every image uses its
+rows in order, so an image's map depends only on the image and how many rows it used, never
+on the batch it was explained in.
+
+Stopping rule (per image, in rounds of ``round_samples`` after a floor of ``min_samples``):
+the even-numbered and odd-numbered samples are two independent halves; the Spearman rank
+correlation ρ of their |mean gradient| maps is corrected by Spearman–Brown, 2ρ / (1 + ρ), to
+the agreement of two whole runs of the same n with different seeds (the seed-to-seed figure
+the quality stage measures). The image stops once that reaches ``target``, or at the cap.
+With ``exhaustive`` every image uses the cap, as the fixed-n method did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from reportgen.attributions.base import as_pixels, as_targets
+from reportgen.attributions.gradients import PIXEL_RANGE, _GradientExplainer
+from reportgen.loading.model import Classifier
+from reportgen.stats import spearman_rows
+
+
+def spearman_brown(half_correlations: np.ndarray) -> np.ndarray:
+    """(N,) correlation of two half-size runs → (N,) predicted correlation of two full runs."""
+    rho = np.asarray(half_correlations, dtype=np.float64)
+    return np.where(rho > -1.0, 2.0 * rho / np.maximum(1.0 + rho, 1e-12), -1.0)
+
+
+@dataclass
+class _Halves:
+    """Running sums of the even- and odd-numbered samples' gradients of N images."""
+
+    even: np.ndarray  # (N, h, w) float64
+    odd: np.ndarray  # (N, h, w) float64
+    used: np.ndarray = field(init=False)  # (N,) samples used so far
+
+    def __post_init__(self) -> None:
+        self.used = np.zeros(len(self.even), dtype=np.int64)
+
+    def agreement(self, rows: np.ndarray) -> np.ndarray:
+        """(R,) split-half Spearman ρ of |mean map| for ``rows`` (ranks ignore the scale, so
+        the sums stand for the means)."""
+        return spearman_rows(np.abs(self.even[rows]), np.abs(self.odd[rows]))
+
+    def maps(self) -> np.ndarray:
+        """(N, h, w) float32 mean gradient over each image's used samples."""
+        total = (self.even + self.odd) / np.maximum(self.used, 1)[:, None, None]
+        return total.astype(np.float32)
+
+
+class SmoothGradExplainer(_GradientExplainer):
+    """SmoothGrad: the gradient averaged over noisy copies, sampled until stable.
+
+    ``noise`` is sigma as a fraction of the 0–255 input range (0.10 → 25.5 grey levels).
+    ``n_samples`` is the cap (the fixed n before the adaptive rule); ``min_samples`` the
+    floor, ``round_samples`` the step and ``target`` the predicted seed-to-seed rank
+    correlation at which an image stops (see the module docstring); ``exhaustive`` uses the
+    cap for every image. ``samples_used`` and ``agreements`` record, per explained image in
+    order, the n used and the split-half ρ reached.
+
+    Why the cap is 300 (σ = 10%): on the demo faces (40 images, seeds 0 and 1) the per-image
+    rank correlation of |map| is 0.41 at n=50, σ=15%, 0.78 at n=500, σ=15%, and 0.82 at
+    n=300, σ=10% (min 0.72). Antithetic noise pairs gained only 0.02.
+    """
+
+    name = "smoothgrad"
+    title = "SmoothGrad"
+    display = "magnitude"
+    stochastic = True
+    adaptive = True
+
+    def __init__(self, classifier: Classifier, batch_size: int | None = None, seed: int = 0,
+                 n_samples: int = 300, noise: float = 0.10, target: float = 0.82,
+                 min_samples: int = 50, round_samples: int = 50,
+                 exhaustive: bool = False) -> None:
+        super().__init__(classifier, batch_size, seed)
+        cap = int(n_samples)
+        floor = cap if exhaustive else min(cap, _even(min_samples))
+        self.params = {"n_samples": cap, "noise": float(noise)}
+        if not exhaustive:
+            self.params.update(target=float(target), min_samples=floor,
+                               round_samples=_even(round_samples))
+        self.floor, self.exhaustive = floor, bool(exhaustive)
+        self.samples_used: list[int] = []
+        self.agreements: list[float] = []
+
+    def explain(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """(N, h, w) pixels, (N,) targets → (N, h, w) float32 mean noisy gradients."""
+        pixels = as_pixels(images)
+        classes = as_targets(targets, len(pixels))
+        cap = int(self.params["n_samples"])
+        sigma = float(self.params["noise"]) * PIXEL_RANGE
+        shape = (cap, *self.classifier.image_size)
+        noise = np.random.default_rng(self.seed).normal(0.0, sigma, shape).astype(np.float32)
+        halves = _Halves(np.zeros(pixels.shape), np.zeros(pixels.shape))
+        active, reached = np.arange(len(pixels)), np.full(len(pixels), np.nan)
+        while len(active):
+            start = int(halves.used[active[0]])
+            stop = min(cap, max(self.floor, start + int(self.params.get("round_samples", cap))))
+            self._add_round(pixels[active], classes[active], noise[start:stop], halves, active)
+            rho = halves.agreement(active) if stop >= 2 else np.zeros(len(active))
+            done = (spearman_brown(rho) >= float(self.params.get("target", 2.0))) | (stop >= cap)
+            reached[active[done]] = rho[done]
+            active = active[~done]
+        self.samples_used.extend(halves.used.tolist())
+        self.agreements.extend(reached.tolist())
+        return halves.maps()
+
+    def _add_round(self, pixels: np.ndarray, classes: np.ndarray, noise: np.ndarray,
+                   halves: _Halves, rows: np.ndarray) -> None:
+        """Add the gradients at ``pixels`` (R, h, w) + each of ``noise`` (S, h, w) to ``rows``.
+
+        ``noise`` starts at an even sample number, so its even rows are the even samples.
+        """
+        def noisy(image: np.ndarray, eps: np.ndarray) -> np.ndarray:
+            return image[None] + eps
+
+        for part, sums in ((noise[0::2], halves.even), (noise[1::2], halves.odd)):
+            if len(part):
+                sums[rows] += self._sampled(pixels, classes, part, noisy) * len(part)
+        halves.used[rows] += len(noise)
+
+    def diagnostics(
+        self, images: np.ndarray, targets: np.ndarray, maps: np.ndarray
+    ) -> dict[str, float]:
+        """Samples used per image (mean, min, max), the share that hit the cap, and the
+        stability reached: split-half ρ and its Spearman–Brown seed-to-seed prediction (mean,
+        min), over every image explained so far."""
+        used = np.asarray(self.samples_used, dtype=np.float64)
+        if len(used) == 0:
+            return {}
+        rho = np.asarray(self.agreements, dtype=np.float64)
+        predicted = spearman_brown(rho)
+        return {"samples_mean": float(used.mean()), "samples_min": float(used.min()),
+                "samples_max": float(used.max()),
+                "capped_share": float(np.mean(used >= int(self.params["n_samples"]))),
+                "split_half_rho_mean": float(rho.mean()),
+                "stability_mean": float(predicted.mean()),
+                "stability_min": float(predicted.min())}
+
+
+def _even(value: int) -> int:
+    """The nearest even number >= 2 at or above ``value``: halves need equal sizes."""
+    return max(2, int(value) + int(value) % 2)
