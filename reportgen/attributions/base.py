@@ -92,6 +92,20 @@ class Explainer:
         maps = self.explain(repeated, targets)
         return maps.reshape(len(pixels), len(classes), *pixels.shape[1:])
 
+    def explain_mean(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """(N, h, w) pixels, (N,) targets → (h, w) float32 mean map over the N images: of
+        |map| for ``magnitude`` displays, else of the signed map; zeros when N == 0.
+
+        The default explains every image; a sampling method may stop sampling once the mean
+        itself, rather than each image's map, is stable (SmoothGrad does).
+        """
+        pixels = as_pixels(images)
+        if len(pixels) == 0:
+            return np.zeros(pixels.shape[1:], np.float32)
+        maps = self.explain(pixels, targets)
+        return (np.abs(maps) if self.display == "magnitude" else maps).mean(axis=0).astype(
+            np.float32)
+
     def segments(self, images: np.ndarray) -> np.ndarray:
         """(N, h, w) pixels → (N, h, w) int region labels, for methods with ``needs_segments``."""
         raise NotImplementedError(f"{self.name} does not work on segments")

@@ -15,7 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from reportgen.attributions.base import Explainer, as_pixels, as_targets
-from reportgen.loading.model import Classifier
+from reportgen.loading.model import EVALUATIONS, Classifier
 
 PIXEL_RANGE = 255.0
 
@@ -40,6 +40,7 @@ def compile_gradients(classifier: Classifier) -> Callable[[np.ndarray, np.ndarra
         return tape.gradient(scores, pixels)
 
     def run(pixels: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        EVALUATIONS.gradient += len(pixels)
         return gradients(tf.constant(pixels, tf.float32), tf.constant(targets, tf.int32)).numpy()
 
     return run

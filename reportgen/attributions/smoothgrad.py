@@ -9,11 +9,14 @@ the even-numbered and odd-numbered samples are two independent halves; the Spear
 correlation ρ of their |mean gradient| maps is corrected by Spearman–Brown, 2ρ / (1 + ρ), to
 the agreement of two whole runs of the same n with different seeds (the seed-to-seed figure
 the quality stage measures). The image stops once that reaches ``target``, or at the cap.
-With ``exhaustive`` every image uses the cap, as the fixed-n method did.
+A per-class mean map (``explain_mean``) samples its images together and stops once the two
+halves' *mean* |maps| predict ``mean_target``. With ``exhaustive`` every image uses the cap,
+as the fixed-n method did.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,6 +49,12 @@ class _Halves:
         the sums stand for the means)."""
         return spearman_rows(np.abs(self.even[rows]), np.abs(self.odd[rows]))
 
+    def pooled(self, rows: np.ndarray) -> np.ndarray:
+        """(R,) the split-half ρ of the mean |map| over ``rows``, repeated for each row."""
+        rho = spearman_rows(np.abs(self.even[rows]).mean(axis=0)[None],
+                            np.abs(self.odd[rows]).mean(axis=0)[None])
+        return np.repeat(rho, len(rows))
+
     def maps(self) -> np.ndarray:
         """(N, h, w) float32 mean gradient over each image's used samples."""
         total = (self.even + self.odd) / np.maximum(self.used, 1)[:, None, None]
@@ -58,8 +67,8 @@ class SmoothGradExplainer(_GradientExplainer):
     ``noise`` is sigma as a fraction of the 0–255 input range (0.10 → 25.5 grey levels).
     ``n_samples`` is the cap (the fixed n before the adaptive rule); ``min_samples`` the
     floor, ``round_samples`` the step and ``target`` the predicted seed-to-seed rank
-    correlation at which an image stops (see the module docstring); ``exhaustive`` uses the
-    cap for every image. ``samples_used`` and ``agreements`` record, per explained image in
+    correlation at which an image stops (see the module docstring), ``mean_target`` the same
+    for the mean map of a group (``explain_mean``); ``exhaustive`` uses the cap for every image. ``samples_used`` and ``agreements`` record, per explained image in
     order, the n used and the split-half ρ reached.
 
     Why the cap is 300 (σ = 10%): on the demo faces (40 images, seeds 0 and 1) the per-image
@@ -75,15 +84,15 @@ class SmoothGradExplainer(_GradientExplainer):
 
     def __init__(self, classifier: Classifier, batch_size: int | None = None, seed: int = 0,
                  n_samples: int = 300, noise: float = 0.10, target: float = 0.82,
-                 min_samples: int = 50, round_samples: int = 50,
+                 min_samples: int = 50, round_samples: int = 50, mean_target: float = 0.95,
                  exhaustive: bool = False) -> None:
         super().__init__(classifier, batch_size, seed)
         cap = int(n_samples)
         floor = cap if exhaustive else min(cap, _even(min_samples))
         self.params = {"n_samples": cap, "noise": float(noise)}
         if not exhaustive:
-            self.params.update(target=float(target), min_samples=floor,
-                               round_samples=_even(round_samples))
+            self.params.update(target=float(target), mean_target=float(mean_target),
+                               min_samples=floor, round_samples=_even(round_samples))
         self.floor, self.exhaustive = floor, bool(exhaustive)
         self.samples_used: list[int] = []
         self.agreements: list[float] = []
@@ -91,24 +100,47 @@ class SmoothGradExplainer(_GradientExplainer):
     def explain(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
         """(N, h, w) pixels, (N,) targets → (N, h, w) float32 mean noisy gradients."""
         pixels = as_pixels(images)
-        classes = as_targets(targets, len(pixels))
+        halves, reached = self._sample(pixels, as_targets(targets, len(pixels)),
+                                       _Halves.agreement, float(self.params.get("target", 2.0)))
+        self.samples_used.extend(halves.used.tolist())
+        self.agreements.extend(reached.tolist())
+        return halves.maps()
+
+    def explain_mean(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """(N, h, w) pixels, (N,) targets → (h, w) float32 mean |map| over the N images.
+
+        The images are sampled together until the split-half agreement of their *mean* |map|
+        reaches ``mean_target`` (Spearman–Brown, as per image): a mean over several faces
+        is stable with fewer samples per face than any one face's map.
+        """
+        pixels = as_pixels(images)
+        if len(pixels) == 0:
+            return np.zeros(pixels.shape[1:], np.float32)
+        halves, _ = self._sample(pixels, as_targets(targets, len(pixels)), _Halves.pooled,
+                                 float(self.params.get("mean_target", 2.0)))
+        return np.abs(halves.maps()).mean(axis=0).astype(np.float32)
+
+    def _sample(self, pixels: np.ndarray, classes: np.ndarray,
+                agreement: Callable[[_Halves, np.ndarray], np.ndarray],
+                target: float) -> tuple[_Halves, np.ndarray]:
+        """Rounds of samples until ``agreement(halves, active rows)`` (R,) split-half ρ
+        predicts ``target`` or the cap is reached → (the sums, (N,) ρ reached)."""
         cap = int(self.params["n_samples"])
         sigma = float(self.params["noise"]) * PIXEL_RANGE
         shape = (cap, *self.classifier.image_size)
         noise = np.random.default_rng(self.seed).normal(0.0, sigma, shape).astype(np.float32)
         halves = _Halves(np.zeros(pixels.shape), np.zeros(pixels.shape))
         active, reached = np.arange(len(pixels)), np.full(len(pixels), np.nan)
+        step = int(self.params.get("round_samples", cap))
         while len(active):
-            start = int(halves.used[active[0]])
-            stop = min(cap, max(self.floor, start + int(self.params.get("round_samples", cap))))
+            start = int(halves.used[active[0]])  # the active rows move in step
+            stop = min(cap, max(self.floor, start + step))
             self._add_round(pixels[active], classes[active], noise[start:stop], halves, active)
-            rho = halves.agreement(active) if stop >= 2 else np.zeros(len(active))
-            done = (spearman_brown(rho) >= float(self.params.get("target", 2.0))) | (stop >= cap)
+            rho = agreement(halves, active) if stop >= 2 else np.zeros(len(active))
+            done = (spearman_brown(rho) >= target) | (stop >= cap)
             reached[active[done]] = rho[done]
             active = active[~done]
-        self.samples_used.extend(halves.used.tolist())
-        self.agreements.extend(reached.tolist())
-        return halves.maps()
+        return halves, reached
 
     def _add_round(self, pixels: np.ndarray, classes: np.ndarray, noise: np.ndarray,
                    halves: _Halves, rows: np.ndarray) -> None:

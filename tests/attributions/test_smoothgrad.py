@@ -81,3 +81,30 @@ def test_settings_pass_exhaustive_to_adaptive_methods_only(tiny_classifier):
 
 def test_spearman_brown_known_values():
     np.testing.assert_allclose(spearman_brown(np.array([0.0, 0.5, 1.0])), [0.0, 2 / 3, 1.0])
+
+
+def test_a_mean_map_of_a_linear_model_stops_at_the_floor(linear, face_like_images):
+    classifier, weights = linear
+    method = SmoothGradExplainer(classifier, **SMALL)
+    mean = method.explain_mean(face_like_images[:3], np.array([5, 5, 5]))
+    np.testing.assert_allclose(mean, np.abs(weights[5]), rtol=1e-5, atol=1e-7)
+
+
+def test_an_exhaustive_mean_map_is_the_mean_of_the_maps(tiny_classifier, face_like_images):
+    images, targets = face_like_images[:3], np.array([1, 1, 1])
+    method = SmoothGradExplainer(tiny_classifier, exhaustive=True, **SMALL)
+    expected = np.abs(method.explain(images, targets)).mean(axis=0)
+    np.testing.assert_allclose(method.explain_mean(images, targets), expected, rtol=1e-5,
+                               atol=1e-6 * expected.max())
+    assert method.explain_mean(images[:0], targets[:0]).shape == (48, 48)
+
+
+def test_a_mean_map_stops_together_and_never_past_the_cap(tiny_classifier, face_like_images):
+    """Loose: the floor for all; unreachable: the cap for all (each the fixed method's mean)."""
+    images, targets = face_like_images[:3], np.array([0, 0, 0])
+    for target, n in ((-1.0, 10), (1.01, 40)):
+        method = SmoothGradExplainer(tiny_classifier, mean_target=target, **SMALL)
+        fixed = SmoothGradExplainer(tiny_classifier, n_samples=n, exhaustive=True)
+        expected = np.abs(fixed.explain(images, targets)).mean(axis=0)
+        np.testing.assert_allclose(method.explain_mean(images, targets), expected, rtol=1e-4,
+                                   atol=1e-5 * expected.max())
