@@ -12,6 +12,17 @@ The adaptive run goes first so that it, not the exhaustive one, pays TensorFlow'
 Sub-rows give the attribution methods and the explanation checks.
 
 Targets (issue 22): demo audit ≤ 30 s, full audit of 3,589 images ≤ 60 s, set-up excluded.
+
+Not counted: a compiled loop that calls the model inside one graph without going through
+``Classifier.predict`` or the attribution wrappers (the optimised trigger searches).
+
+Measured 2026-12-07, demo, 2 cores shared with three other heavy processes (so seconds are
+~4x an idle machine's; the ratios are the figures to read): explaining 186.0 s / 109,682
+evaluations exhaustive against 158.9 s / 93,032 adaptive (0.85x, 0.85x), SmoothGrad alone
+116.9 s against 85.7 s (48,900 against 32,250 gradients); checking explanations 0.76x;
+the whole audit 0.90x in seconds and 0.94x in evaluations. SmoothGrad's cases used 286 samples
+on average (84% at the cap), predicted seed-to-seed ρ 0.816; the quality stage measured 0.800
+(0.807 exhaustive).
 """
 
 from __future__ import annotations
