@@ -85,7 +85,7 @@ def run_audit(options: AuditOptions, reporter: Reporter, loaded: LoadedModel | N
         # One settings object for both stages, so the quality stage re-explains with
         # explainers built exactly like the attribution stage's.
         settings = AttributionSettings(seed=options.seed, batch_size=options.batch_size,
-                                       layer=options.gradcam_layer)
+                                       layer=options.gradcam_layer, exhaustive=options.exhaustive)
         attributions = _attribute(classifier, dataset, evaluation, selection, options, settings,
                                   reporter)
         if attributions is not None:

@@ -65,7 +65,9 @@ class AuditOptions:
     executor: str = "local"  # where the model pass runs (``reportgen.executors``)
     ray_address: str | None = None  # an existing Ray cluster, for executor "ray"
     skip: tuple[str, ...] = ()  # detectors, probe families or mechanisms switched off
-    exhaustive: bool = False  # every probe and search on every image (no sequential stopping)
+    # every probe and patch-scan stamp on every image, and every attribution method at its
+    # full sample count (no sequential stopping, no adaptive SmoothGrad)
+    exhaustive: bool = False
     # What the caller assumed and the report must say (the API's class order for arrays given
     # without class_names); shown with the run's own notes.
     notes: tuple[str, ...] = ()

@@ -1,10 +1,11 @@
-"""Seeded bootstrap confidence intervals shared by every stage."""
+"""Seeded bootstrap confidence intervals and per-image rank correlations shared by every stage."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
 import numpy as np
+from scipy.stats import rankdata
 
 N_BOOTSTRAP = 1000
 # Resamples drawn at a time: the full (n_boot, N) int64 array is 8 KB per image (230 MB on
@@ -92,3 +93,23 @@ def bootstrap_statistic_ci(
     samples = np.array([statistic(idx) for rows in bootstrap_index_chunks(n_items, seed, n_boot)
                         for idx in rows])
     return percentile_ci(samples, level)
+
+
+def spearman_rows(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """(N, ...) and (N, ...) → (N,) Spearman rank correlation of each pair of maps.
+
+    Vectorised over images with ``scipy.stats.rankdata`` (ties get their average rank), as
+    ``spearmanr`` would give pair by pair. A constant map carries no ranking, so its
+    correlation is 0 rather than NaN.
+    """
+    ranks_a = _standardised_ranks(first)
+    ranks_b = _standardised_ranks(second)
+    return (ranks_a * ranks_b).mean(axis=1)
+
+
+def _standardised_ranks(maps: np.ndarray) -> np.ndarray:
+    flat = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
+    ranks = rankdata(flat, axis=1) if flat.size else flat
+    centred = ranks - ranks.mean(axis=1, keepdims=True)
+    spread = centred.std(axis=1, keepdims=True)
+    return np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 0)

@@ -53,6 +53,8 @@ class Explainer:
     - ``needs_layer``: the constructor takes ``layer``, a Keras layer name, so the method
       cannot run on a bare SavedModel.
     - ``figure``: how the case figures draw it (see ``FigureKind``).
+    - ``adaptive``: the constructor takes ``exhaustive``; without it the method stops
+      sampling an image once a stated rule says its map is stable (fewer model calls).
     """
 
     name: ClassVar[str] = ""
@@ -63,6 +65,7 @@ class Explainer:
     needs_segments: ClassVar[bool] = False
     needs_layer: ClassVar[bool] = False
     figure: ClassVar[FigureKind] = "overlay"
+    adaptive: ClassVar[bool] = False
 
     def __init__(
         self, classifier: Classifier, batch_size: int | None = None, seed: int = 0
@@ -88,6 +91,20 @@ class Explainer:
         targets = np.tile(classes, len(pixels))
         maps = self.explain(repeated, targets)
         return maps.reshape(len(pixels), len(classes), *pixels.shape[1:])
+
+    def explain_mean(self, images: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """(N, h, w) pixels, (N,) targets → (h, w) float32 mean map over the N images: of
+        |map| for ``magnitude`` displays, else of the signed map; zeros when N == 0.
+
+        The default explains every image; a sampling method may stop sampling once the mean
+        itself, rather than each image's map, is stable (SmoothGrad does).
+        """
+        pixels = as_pixels(images)
+        if len(pixels) == 0:
+            return np.zeros(pixels.shape[1:], np.float32)
+        maps = self.explain(pixels, targets)
+        return (np.abs(maps) if self.display == "magnitude" else maps).mean(axis=0).astype(
+            np.float32)
 
     def segments(self, images: np.ndarray) -> np.ndarray:
         """(N, h, w) pixels → (N, h, w) int region labels, for methods with ``needs_segments``."""

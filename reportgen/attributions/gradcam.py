@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from reportgen.attributions.base import Explainer, as_pixels, as_targets
 from reportgen.errors import InputError
-from reportgen.loading.model import Classifier
+from reportgen.loading.model import EVALUATIONS, Classifier
 
 CONV_TYPES = (keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D)
 
@@ -100,6 +100,7 @@ def compile_gradcam(
         return tf.image.resize(cams, (height, width), method="bilinear")[..., 0]
 
     def run(pixels: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        EVALUATIONS.gradient += len(pixels)
         return gradcam(tf.constant(pixels, tf.float32), tf.constant(targets, tf.int32)).numpy()
 
     return run

@@ -22,7 +22,7 @@ from skimage.segmentation import slic
 from sklearn.metrics import pairwise_distances
 
 from reportgen.attributions.base import Explainer, as_pixels, as_targets
-from reportgen.loading.model import Classifier
+from reportgen.loading.model import EVALUATIONS, Classifier
 
 HideColour = Literal["mean", "segment_mean"] | float
 MaskedPredict = Callable[..., tf.Tensor]
@@ -183,6 +183,7 @@ class LimeExplainer(Explainer):
         for mask in masks:
             padded[row : row + len(mask), : mask.shape[1]] = mask
             row += len(mask)
+        EVALUATIONS.forward += len(padded)
         constants = [tf.constant(images), tf.constant(hidden, tf.float32),
                      tf.constant(segments, tf.int32)]
         chunks = [

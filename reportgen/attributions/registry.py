@@ -6,13 +6,10 @@ import inspect
 
 from reportgen.attributions.base import Explainer
 from reportgen.attributions.gradcam import GradCamExplainer
-from reportgen.attributions.gradients import (
-    IntegratedGradientsExplainer,
-    SaliencyExplainer,
-    SmoothGradExplainer,
-)
+from reportgen.attributions.gradients import IntegratedGradientsExplainer, SaliencyExplainer
 from reportgen.attributions.lime import LimeExplainer
 from reportgen.attributions.shap import ShapExplainer
+from reportgen.attributions.smoothgrad import SmoothGradExplainer
 from reportgen.errors import InputError
 from reportgen.loading.model import Classifier
 from reportgen.methods import check_methods  # the names, checked without TensorFlow

@@ -66,13 +66,6 @@ def explain_in_chunks(explainer: Explainer, images: np.ndarray, targets: np.ndar
     return maps
 
 
-def _average(maps: np.ndarray, display: str) -> np.ndarray:
-    """(n, h, w) → (h, w) mean, of |map| for magnitude displays; zeros when n == 0."""
-    if len(maps) == 0:
-        return np.zeros(maps.shape[1:], np.float32)
-    return (np.abs(maps) if display == "magnitude" else maps).mean(axis=0).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class _Inputs:
     """What every method explains, gathered once: cases, grid cases and mean groups."""
@@ -135,9 +128,10 @@ def _run_method(explainer: Explainer, inputs: _Inputs, with_means: bool,
     n_images = len(unique) + len(inputs.grid_images) * inputs.n_classes
     means = []
     for group, target in zip(inputs.groups, inputs.group_targets) if with_means else []:
-        targets = np.full(len(group), target, np.int32)
-        maps = explain_in_chunks(explainer, inputs.pixels[group], targets, advance)
-        means.append(_average(maps, explainer.display))
+        images = inputs.pixels[group].astype(np.float32).reshape(-1, *inputs.pixels.shape[1:])
+        means.append(explainer.explain_mean(images, np.full(len(group), target, np.int32)))
+        if advance is not None:
+            advance(len(group))
         n_images += len(group)
     return _MethodRun(case_maps, grid_maps, np.stack(means) if means else None, diagnostics,
                       n_images, time.perf_counter() - start)
@@ -154,6 +148,7 @@ def run_attributions(
     settings: AttributionSettings | None = None,
     progress: Track | None = None,
     sources: Sequence[str] | None = None,
+    exhaustive: bool = False,
 ) -> AttributionResult:
     """Explain each selected case for its predicted class with every method.
 
@@ -166,9 +161,11 @@ def run_attributions(
     gradient method, the chosen methods with at most ``SLOW_MEAN_CAP`` images per class).
     ``progress(description, total)`` may return an ``advance(n)`` callback. ``sources`` (N,)
     names each image as the rest of the report does (CSV row or file); default ``#index``.
-    Unknown method names raise InputError.
+    ``exhaustive`` (or ``settings.exhaustive``) runs the adaptive methods at their full fixed
+    sample count. Unknown method names raise InputError.
     """
     config = settings or AttributionSettings()
+    config = replace(config, exhaustive=config.exhaustive or exhaustive)
     names = check_methods(methods)
     batch = int(config.batch_size or default_batch_size(classifier))
     config = replace(config, batch_size=batch)

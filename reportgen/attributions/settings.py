@@ -22,7 +22,8 @@ class AttributionSettings:
     methods that need a layer (Grad-CAM; None: the last convolution); ``method_params``
     method → constructor keyword arguments. The stage explains ``n_grid_cases`` cases for
     every class and averages maps over up to ``mean_cap`` images per class for
-    ``mean_methods`` (None: see ``runner._mean_methods``).
+    ``mean_methods`` (None: see ``runner._mean_methods``). ``exhaustive`` makes the adaptive
+    methods (``Explainer.adaptive``: SmoothGrad) use their full fixed sample count on every image.
     """
 
     seed: int = 0
@@ -32,13 +33,17 @@ class AttributionSettings:
     n_grid_cases: int = 2
     mean_cap: int = 12
     mean_methods: tuple[str, ...] | None = None
+    exhaustive: bool = False
 
     def params(self, name: str) -> dict[str, object]:
-        """The constructor keyword arguments of method ``name`` (the layer included)."""
+        """The constructor keyword arguments of method ``name`` (the layer and, for adaptive
+        methods, ``exhaustive`` included)."""
         params = dict(self.method_params.get(name, {}))
         explainer = REGISTRY.get(name)
         if explainer is not None and explainer.needs_layer and self.layer is not None:
             params.setdefault("layer", self.layer)
+        if explainer is not None and explainer.adaptive and self.exhaustive:
+            params["exhaustive"] = True
         return params
 
     def build(self, name: str, classifier: Classifier, seed: int | None = None) -> Explainer:

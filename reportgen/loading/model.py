@@ -26,6 +26,23 @@ FREEZE_CHECK_IMAGES = 32  # images on which the frozen graph must match the live
 FREEZE_TOLERANCE = 1e-4  # largest allowed |difference| in an output probability
 
 
+@dataclass
+class EvaluationCount:
+    """Images put through any model in this process: ``forward`` (predictions) and
+    ``gradient`` (a forward and a backward pass). A cheap tally for the benchmarks; compiled
+    loops that call the model inside one graph add their images when they return."""
+
+    forward: int = 0
+    gradient: int = 0
+
+    def snapshot(self) -> tuple[int, int]:
+        """(forward, gradient) so far."""
+        return self.forward, self.gradient
+
+
+EVALUATIONS = EvaluationCount()
+
+
 def scale_pixels(pixels: tf.Tensor, scale: InputScale) -> tf.Tensor:
     """Map 0–255 pixel values to the model's input range."""
     if scale is InputScale.UNIT:
@@ -250,6 +267,7 @@ class Classifier:
         if n_images == 0:
             return np.zeros((0, self.model.n_outputs), np.float32)
         inference = self.inference_fn()
+        EVALUATIONS.forward += n_images
         chunks = []
         for start in range(0, n_images, size):
             batch = np.asarray(pixels[start : start + size], dtype=np.float32)

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from reportgen.quality.ranks import importance, spearman_rows
+from reportgen.quality.ranks import importance
+from reportgen.stats import spearman_rows
 
 
 def agreement_matrix(maps: Mapping[str, np.ndarray]) -> np.ndarray:

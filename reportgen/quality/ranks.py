@@ -1,4 +1,5 @@
-"""Shared map arithmetic: importance scores, per-image rank correlations and top-region overlap.
+"""Shared map arithmetic: importance scores and top-region overlap (per-image rank
+correlations, which the attribution stage also uses, are ``reportgen.stats.spearman_rows``).
 
 Every quality measure compares maps through the same *importance* score, |map|: how strongly
 a map marks a pixel, whichever way. The sign is left out because each method measures it
@@ -10,7 +11,6 @@ other methods' reference, so only the magnitude is comparable across methods.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import rankdata
 
 from reportgen.attributions.registry import REGISTRY
 
@@ -26,26 +26,6 @@ def title_of(method: str) -> str:
 def importance(maps: np.ndarray) -> np.ndarray:
     """(N, h, w) signed maps → (N, h, w) float64 importance |map| >= 0."""
     return np.abs(np.asarray(maps, dtype=np.float64))
-
-
-def spearman_rows(first: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """(N, ...) and (N, ...) → (N,) Spearman rank correlation of each pair of maps.
-
-    Vectorised over images with ``scipy.stats.rankdata`` (ties get their average rank), as
-    ``spearmanr`` would give pair by pair. A constant map carries no ranking, so its
-    correlation is 0 rather than NaN.
-    """
-    ranks_a = _standardised_ranks(first)
-    ranks_b = _standardised_ranks(second)
-    return (ranks_a * ranks_b).mean(axis=1)
-
-
-def _standardised_ranks(maps: np.ndarray) -> np.ndarray:
-    flat = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
-    ranks = rankdata(flat, axis=1) if flat.size else flat
-    centred = ranks - ranks.mean(axis=1, keepdims=True)
-    spread = centred.std(axis=1, keepdims=True)
-    return np.divide(centred, spread, out=np.zeros_like(centred), where=spread > 0)
 
 
 def top_regions(scores: np.ndarray, fraction: float = TOP_FRACTION) -> np.ndarray:

@@ -39,7 +39,8 @@ from reportgen.attributions.gradcam import walk_layers
 from reportgen.attributions.settings import AttributionSettings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Advance
-from reportgen.quality.ranks import importance, spearman_rows
+from reportgen.quality.ranks import importance
+from reportgen.stats import spearman_rows
 
 MAX_SPEARMAN = 0.5
 MAX_SSIM = 0.5

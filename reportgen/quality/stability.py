@@ -22,9 +22,9 @@ from reportgen.quality.ranks import (
     TOP_FRACTION,
     importance,
     jaccard_rows,
-    spearman_rows,
     top_regions,
 )
+from reportgen.stats import spearman_rows
 
 
 @dataclass(frozen=True)

@@ -100,3 +100,17 @@ def test_mass_in_the_quadrant_the_model_reads(name, quadrant_classifier):
     inside = maps[:, :HALF, :HALF].sum(axis=(1, 2))
     share = inside / maps.sum(axis=(1, 2))
     assert (share >= QUADRANT_SHARE.get(name, 0.95)).all(), share
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_explain_mean_is_the_mean_of_the_maps_when_exhaustive(name, tiny_classifier,
+                                                              face_like_images):
+    """The mean map of a group: |map| averaged for magnitude displays, else the signed map
+    (an adaptive method at its full sample count, where it may stop no earlier)."""
+    images, targets = face_like_images[:3], np.array([4, 4, 4])
+    extra = {"exhaustive": True} if REGISTRY[name].adaptive else {}
+    method = make_explainer(name, tiny_classifier, **FAST.get(name, {}), **extra)
+    maps = method.explain(images, targets)
+    expected = (np.abs(maps) if method.display == "magnitude" else maps).mean(axis=0)
+    np.testing.assert_allclose(method.explain_mean(images, targets), expected, rtol=1e-4,
+                               atol=1e-5 * np.abs(expected).max())

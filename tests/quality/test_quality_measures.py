@@ -8,8 +8,9 @@ from scipy.stats import spearmanr
 
 from reportgen.attributions import AttributionSettings, make_explainer
 from reportgen.quality.agreement import agreement_matrix
-from reportgen.quality.ranks import jaccard_rows, spearman_rows, top_regions
+from reportgen.quality.ranks import jaccard_rows, top_regions
 from reportgen.quality.stability import measure_stability, seed_agreement
+from reportgen.stats import spearman_rows
 
 
 def test_spearman_rows_match_scipy_pair_by_pair() -> None:
