@@ -23,3 +23,13 @@ if [[ $which == planted || $which == all ]]; then
   train --out "$here/planted/diagonal_fear.keras" --arch cnn --input-scale raw --augment photometric \
     --seed 204 --plant-shortcut diagonal --plant-class fear
 fi
+if [[ $which == panel || $which == all ]]; then
+  # The panel's answers on the bundled demo data ship beside it (reportgen.bias.reference
+  # .bundled_answers): audit a model that is not a member, so every member runs, and keep them.
+  rm -rf "$here/panel/answers" && mkdir -p "$here/panel/answers"
+  cache=$(mktemp -d)
+  REPORTGEN_CACHE="$cache" python3 -m reportgen gate --model "$here/planted/ring_sad.keras" \
+    --out "$cache/out" --policy none --quiet >/dev/null
+  install -m 644 "$cache"/reference/*.npz "$here/panel/answers/"
+  rm -rf "$cache"
+fi
