@@ -56,7 +56,7 @@ def test_every_internal_link_resolves(documents, which) -> None:
 
 
 def test_brief_comes_first_with_a_verdict_even_without_a_policy(documents, audited) -> None:
-    page, printed = documents
+    page = documents[0]
     for html in documents:
         body = html[html.index("<main>"):]
         assert body.index('id="brief"') < body.index('id="summary"')
