@@ -173,8 +173,7 @@ def brief_context(result: AuditResult, verdict: Verdict) -> dict[str, Any]:
                "edited": p.edited} for p in found]
         for fid, found in examples.items()
     }
-    return {"brief": make_brief(result, verdict), "brief_pairs": pairs,
-            "severity_rule": severity_rule()}
+    return {"brief": make_brief(result, verdict), "brief_pairs": pairs}
 
 
 def severity_rule() -> str:

@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from reportgen.bias.panel import MAD_FLOOR_PP, Z_MIN
 from reportgen.evaluation.select import Case
 from reportgen.gating.verdict import Verdict
-from reportgen.report.brief import brief_context
+from reportgen.report.brief import brief_context, severity_rule
 from reportgen.report.explorer import case_anchor, case_numbers, explorer_context, relative_source
 from reportgen.report.figures.common import DPI, image_to_data_uri, to_data_uri
 from reportgen.report.figures.performance import (
@@ -132,7 +132,7 @@ def make_environment(layout: Layout = PAGE) -> Environment:
     env.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_num, ci=fmt_ci, data_uris=_data_uris)
     env.globals.update(evidence=partial(finding_links, pdf=layout.pdf), layout=layout,
                        panel_rule={"z_min": Z_MIN, "mad_floor_pp": MAD_FLOOR_PP},
-                       stamp_anchor=stamp_anchor)
+                       stamp_anchor=stamp_anchor, severity_rule=severity_rule())
     return env
 
 

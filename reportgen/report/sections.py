@@ -75,7 +75,7 @@ SECTIONS: tuple[Section, ...] = (
             appendix=True),
     Section("quality", "Which explanations to trust", "sections/quality.html", needs="quality",
             appendix=True),
-    Section("appendix", "Run details", "sections/appendix.html"),
+    Section("appendix", "Appendix", "sections/appendix.html"),
 )
 
 
