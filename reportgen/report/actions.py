@@ -39,6 +39,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "evidence outside the face": (
         ("check what the '{k}' training images show around the face (hair, hands, frame) and "
         "crop tightly"), "crop each face tightly before the model"),
+    "slice": (
+        "check whether '{k}' faces are over-represented among {what} and balance them",
+        "treat '{k}' answers on such photos with care"),
     "sink": (
         ("check the labels and the class balance of '{k}': re-label doubtful faces or reweight "
         "the classes"), ("do not act on a '{k}' answer alone; ask for a second look when it is "
@@ -56,8 +59,11 @@ def plain_problem(finding: Finding, bias: Any) -> str:
     n = max(round(finding.effect), 1)
     if finding.probe == "confusion":
         return f"the model calls faces '{k}' {n} in 100 times more often than they truly are"
-    if finding.probe.startswith("slice:"):
-        return f"some natural photos (by {finding.probe.split(':')[1]}) are called '{k}' more often"
+    if finding.probe.startswith("slice:"):  # "Images whose surroundings are darkest … (the …"
+        who = finding.text.split(" (the ")[0]
+        return f"{who[:1].lower()}{who[1:]} are called '{k}' {n} in 100 times more often than others"
+    if finding.probe.startswith("saliency:"):
+        return f"the model looks outside the face when it answers '{k}'"
     return f"{_edit_words(finding, bias)} makes the model call {n} in 100 more faces '{k}'"
 
 
@@ -93,11 +99,19 @@ def _place(finding: Finding, bias: Any) -> str:
     return ""
 
 
+def _what(finding: Finding) -> str:
+    if finding.probe.startswith("slice:"):
+        who = finding.text.split(" (the ")[0]
+        return f"{who[:1].lower()}{who[1:]}"
+    return finding.mechanism or "the edit"
+
+
 def action_for(finding: Finding, bias: Any) -> str:
     """What to check in the training data and what to test at input time, in one sentence."""
-    mechanism = "sink" if finding.probe == "confusion" else finding.mechanism
+    mechanism = ("sink" if finding.probe == "confusion" else
+                 "slice" if finding.probe.startswith("slice:") else finding.mechanism)
     data, test = ACTIONS.get(mechanism, DEFAULT_ACTION)
     fill = {"k": finding.class_name, "place": _place(finding, bias) or "anywhere on the face",
-            "what": finding.mechanism or "the edit"}
+            "what": _what(finding)}
     data, test = data.format(**fill), test.format(**fill)
     return f"In the training data, {data}. At input time, {test}."

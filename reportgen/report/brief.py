@@ -60,17 +60,25 @@ def make_brief(result: AuditResult, verdict: Verdict) -> Brief:
                  problems, actions, _not_checked(result), typical)
 
 
+def observational(finding: Finding) -> bool:
+    """A finding that watches the model's answers (the sink class, slices, where saliency
+    falls) rather than changing a face: a confound cannot be excluded, so it never alone
+    stops a model from shipping."""
+    return finding.probe == "confusion" or finding.probe.startswith(("slice:", "saliency:"))
+
+
 def _verdict_line(headline: list[Finding], problems: dict[str, str], verdict: Verdict,
                   sink: str) -> tuple[str, str]:
-    critical = [f for f in headline if f.severity is Severity.CRITICAL]
+    edits = [f for f in headline if not observational(f)]
+    critical = [f for f in edits if f.severity is Severity.CRITICAL]
     failed = [c.name for c in verdict.failed]
     if critical:
         return "do-not-ship", f"Do not ship: {problems[critical[0].id]}."
     if failed:
         return "do-not-ship", (f"Do not ship: it fails the policy's check{'s' * (len(failed) > 1)} "
                                f"{', '.join(failed)}.")
-    if headline:
-        return "check-first", f"Check before shipping: {problems[headline[0].id]}."
+    if edits:
+        return "check-first", f"Check before shipping: {problems[edits[0].id]}."
     return "no-shortcut", "No model-specific shortcut found" + (f"; {sink}." if sink else ".")
 
 
@@ -115,7 +123,7 @@ def _sentences(result: AuditResult, verdict: Verdict, headline: list[Finding],
     out = [(f"On {len(ev.labels):,} test faces ({split}), the model names the expression correctly "
            f"{100 * ev.accuracy:.0f}% of the time ({100 * ev.balanced_accuracy:.0f}% when every "
            f"expression counts equally){weakest}.")]
-    specific = [f for f in headline if f.shared is False]
+    specific = [f for f in headline if f.shared is False and not observational(f)]
     out.append(f"{_count(len(specific), 'problem')} found that clean FER2013 models do not show"
                + (f"; {_count(len(typical), 'strong effect')} that they show too." if typical else "."))
     sink = _sink_clause(result, names)
