@@ -40,6 +40,7 @@ from reportgen.report.sections import (  # noqa: F401  (re-exported: the section
 )
 from reportgen.resources import templates_dir
 from reportgen.result import AuditResult
+from reportgen.severity import Severity
 from reportgen.small_sample import NO_CI, too_few
 
 THUMBNAIL_PX = 96
@@ -191,8 +192,11 @@ def build_context(result: AuditResult, verdict: Verdict | None = None,
 
 def _cases_by_pred(result: AuditResult, cards: list[dict[str, Any]]) -> dict[str, list[dict]]:
     """Predicted class → its selected cases, for each class a finding names: the printed
-    list that a finding's "cases predicted 'X'" link leads to in the PDF."""
-    named = {f.class_name for f in result.bias.findings} if result.bias is not None else set()
+    list that a warning or critical finding's "cases predicted 'X'" link leads to in the PDF
+    (an info finding's link is left out there: ``drop_dead_links``)."""
+    bias = result.bias
+    named = {f.class_name for f in bias.findings
+             if f.severity.rank >= Severity.WARNING.rank} if bias is not None else set()
     return {name: [c for c in cards if c["pred"] == name]
             for name in result.options.class_names if name in named}
 

@@ -26,6 +26,7 @@ from reportgen.bias.triggers import MIN_SCAN_PP, SIZES, VALUES, TriggerScan
 from reportgen.report.figures.common import image_to_data_uri, new_figure, to_data_uri
 
 WIDTH = 6.6  # inches: the report's text width
+GALLERY_COLUMNS = 8  # probe gallery panels per row
 DIVERGING = "RdBu_r"
 HEATMAP_LIMIT_PP = 20.0  # fixed colour scale, so heatmaps of different models compare
 
@@ -211,9 +212,11 @@ def bias_figures(result: BiasResult, class_names: Sequence[str]) -> dict[str, ob
     fig = new_figure(WIDTH, 0.2 * len(result.probes) + 0.8)
     plot_probe_summary(*fig.subplots(1, 2, sharey=True), result)
     figures["probe_summary"] = to_data_uri(fig)
-    fig = new_figure(WIDTH, 2.9)
     probes = [effect.probe for effect in result.probes]
-    plot_probe_gallery(fig.subplots(3, -(-(len(probes) + 1) // 3)), result.example_image, probes)
+    rows = -(-(len(probes) + 1) // GALLERY_COLUMNS)  # wide enough panels for 7 pt titles
+    fig = new_figure(WIDTH, 1.05 * rows)
+    plot_probe_gallery(fig.subplots(rows, GALLERY_COLUMNS, squeeze=False), result.example_image,
+                       probes)
     figures["probe_gallery"] = to_data_uri(fig)
     fig = new_figure(WIDTH, 3.6)
     plot_slices(fig.subplots(2, len(result.slices), sharex=True, squeeze=False), result,
