@@ -134,9 +134,9 @@ def _sentences(result: AuditResult, verdict: Verdict, headline: list[Finding],
                    "findings alone.")
     else:
         ran = [c for c in verdict.checks if not c.skipped]
-        out.append(f"The policy {verdict.policy_name} "
-                   + (f"fails {len(verdict.failed)} of {len(ran)} checks."
-                      if verdict.failed else f"passes ({len(ran)} checks)."))
+        outcome = (f"fails {len(verdict.failed)} of its {len(ran)} checks" if verdict.failed
+                   else f"passes its {len(ran)} checks")
+        out.append(f"Checked against {verdict.policy_name}: it {outcome}.")
     return out[:5]
 
 
