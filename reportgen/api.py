@@ -55,7 +55,7 @@ class Audit:
     def summary(self) -> dict[str, Any]:
         from reportgen.report.summary import with_verdict
 
-        return with_verdict(self.base_summary, self.verdict, self.timings)
+        return with_verdict(self.base_summary, self.verdict, self.timings, self.result)
 
     @property
     def findings(self) -> list[dict[str, Any]]:
@@ -76,20 +76,26 @@ class Audit:
         files: dict[str, bytes] = {}
         timings = dict(self.timings)
         if "html" in chosen or "pdf" in chosen:
-            from reportgen.report.render import render_html, render_pdf
+            from reportgen.report.render import Layout, render_documents, render_pdf
 
             start = time.perf_counter()
             with reporter.stage(RENDER_STAGE) if reporter is not None else nullcontext():
-                html = render_html(self.result, self.verdict)
-                if "pdf" in chosen:
-                    files["report.pdf"] = render_pdf(html)
-                if "html" in chosen:
-                    files["report.html"] = html.encode("utf-8")
+                # The PDF is printed from its own HTML: the brief, a contents page, and the
+                # detail sections only with --pdf-appendix; the figures are drawn once for both.
+                layouts = {"html": Layout(), "pdf": Layout(pdf=True,
+                                                          appendix=self.result.options.pdf_appendix)}
+                wanted = [f for f in ("html", "pdf") if f in chosen]
+                documents = render_documents(self.result, self.verdict,
+                                             tuple(layouts[f] for f in wanted))
+                for kind, html in zip(wanted, documents):
+                    files[FILE_NAMES[kind]] = (render_pdf(html) if kind == "pdf"
+                                               else html.encode("utf-8"))
             timings[RENDER_STAGE] = round(time.perf_counter() - start, 3)
         if "json" in chosen:
             from reportgen.report.summary import to_json, with_verdict
 
-            files["summary.json"] = to_json(with_verdict(self.base_summary, self.verdict, timings))
+            files["summary.json"] = to_json(with_verdict(self.base_summary, self.verdict, timings,
+                                                        self.result))
         return files
 
     def save(self, out_dir: str | Path, formats: Iterable[str] = FORMATS) -> list[Path]:

@@ -402,6 +402,10 @@ def audit(
     ray_address: RayAddressOpt = None,
     mlflow: MlflowOpt = False,
     exhaustive: ExhaustiveOpt = False,
+    pdf_appendix: Annotated[bool, typer.Option(
+        "--pdf-appendix", help="Also print the detail sections (case cards, attribution "
+                               "galleries, the full probe table, the searches) in report.pdf; "
+                               "report.html always has them.")] = False,
 ) -> None:
     """Evaluate, select cases, explain, analyse and write report.html, report.pdf and summary.json."""
     try:
@@ -412,6 +416,7 @@ def audit(
         # which a missing file should not wait for. Method names are checked without TensorFlow.
         kwargs.update(methods=_parse_methods(methods), gradcam_layer=gradcam_layer,
                       reference_model=reference_model, exhaustive=exhaustive,
+                      pdf_appendix=pdf_appendix,
                       rules=(borderline_gap, confident_p, cases_per_group, seed))
         chosen = check_formats(formats)
     except InputError as err:

@@ -71,6 +71,7 @@ class AuditOptions:
     # What the caller assumed and the report must say (the API's class order for arrays given
     # without class_names); shown with the run's own notes.
     notes: tuple[str, ...] = ()
+    pdf_appendix: bool = False  # report.pdf also prints the detail sections (report.html has them)
 
     def __post_init__(self) -> None:
         if self.rules.seed != self.seed:

@@ -57,11 +57,13 @@ def test_pdf_has_the_sections_and_html_is_self_contained(audit_dir):
 
     reader = PdfReader(audit_dir / "report.pdf")
     text = "\n".join(page.extract_text() for page in reader.pages)
-    for title in ["Summary", "Model and data", "Performance", "Confusions", "Case galleries", "Appendix"]:
+    for title in ["Brief", "Contents", "Summary", "Model and data", "Performance", "Confusions",
+                  "Glossary", "Appendix"]:
         assert title in text, title
     bookmarks = _titles(reader.outline)  # PDF bookmarks come from the headings
-    assert {"Summary", "Performance", "Confusions", "Appendix"} <= set(bookmarks)
+    assert {"Brief", "Summary", "Performance", "Confusions", "Appendix"} <= set(bookmarks)
     html = (audit_dir / "report.html").read_text()
+    assert "Case galleries" in html  # the case cards: the page, and the PDF with --pdf-appendix
     assert "data:image/png;base64," in html
     for external in ['src="http', "src='http", 'href="http', "url(http", "@import"]:
         assert external not in html

@@ -20,6 +20,7 @@ from reportgen.bias.confusions import (
     sink_pushes,
 )
 from reportgen.bias.effects import ProbeEffect, measure_effects, predict_probes
+from reportgen.bias.examples import BeforeAfter, finding_edit, finding_examples, headline
 from reportgen.bias.findings import Finding, Severity
 from reportgen.bias.localisation import (
     Attribute,
@@ -74,6 +75,13 @@ class BiasResult:
     trigger_search: TriggerSearch | None = None  # a minimal optimised trigger per class
     universal_search: UniversalSearch | None = None  # a minimal universal perturbation per class
     sequential: SequentialRun | None = None  # how many images decided each probe (None: all)
+    # Finding id → real faces before and after its edit, for the brief's headline findings
+    examples: dict[str, tuple[BeforeAfter, ...]] = field(default_factory=dict)
+
+    def brief_findings(self) -> list[Finding]:
+        """The brief's headline: at most three findings, warning or above, not typical of clean
+        FER2013 models (``reportgen.bias.examples.headline``)."""
+        return headline(self.findings)
 
     def headline_findings(
         self, min_severity: Severity = Severity.WARNING, limit: int | None = None
@@ -143,6 +151,9 @@ class BiasResult:
                                  if self.universal_search else None),
             "probing": (self.sequential.to_summary() if self.sequential else
                         {"mode": "exhaustive", "evaluations": len(self.probes) * self.n_images}),
+            "examples": {fid: [{"index": p.index, "class_before": names[p.class_before],
+                                "class_after": names[p.class_after], "edited": p.edited}
+                               for p in pairs] for fid, pairs in self.examples.items()},
         }
 
 
@@ -258,15 +269,19 @@ def analyse_bias(
         start = time.perf_counter()
         clusters = spray(maps, preds[index], map_images, n_classes, seed, map_sources)
         seconds["spray"] = time.perf_counter() - start
+    findings = (_findings(effects, slices, confusions, triggers, off_face, class_names,
+                          images.shape[1:], (trigger_search, universal_search))
+                if len(images) >= rules.MIN_IMAGES else [])
+    examples = finding_examples(
+        findings, _labeller(classifier), images, labels, preds, seed,
+        lambda f: finding_edit(f, triggers, trigger_search, universal_search))
     return BiasResult(
         class_names=tuple(class_names), n_images=len(images), seed=seed, probes=effects,
-        slices=slices, localisation=localisation, confusions=confusions,
-        findings=(_findings(effects, slices, confusions, triggers, off_face, class_names,
-                            images.shape[1:], (trigger_search, universal_search))
-                  if len(images) >= rules.MIN_IMAGES else []),
+        slices=slices, localisation=localisation, confusions=confusions, findings=findings,
         example_image=_example(images, labels, probs), seconds=seconds, reference=ref_run,
         triggers=triggers, off_face=off_face, spray=clusters, panel=panel,
         trigger_search=trigger_search, universal_search=universal_search, sequential=run,
+        examples=examples,
     )
 
 

@@ -65,6 +65,15 @@ class Probe:
     family_label: str = ""  # how a dose–response curve names the family, e.g. "whole image"
 
     @property
+    def words(self) -> str:
+        """A short name in words for figure labels and tables ("Dark-background ×0.1, hard
+        edge", "Gaussian noise, severity 3"), never the code name (``brightness_x0.8``)."""
+        if self.strength.startswith("severity"):
+            return f"{self.family_label[:1].upper()}{self.family_label[1:]}, {self.strength}"
+        edge = ", hard edge" if "hard" in self.family else ""
+        return f"{self.label} {self.strength}".strip() + edge
+
+    @property
     def is_background(self) -> bool:
         """Edits only the area around the face."""
         return self.family.startswith("periphery")

@@ -16,7 +16,11 @@ Two stages keep it cheap and honest:
 
 Severity follows ``reportgen.bias.findings.grade`` on the model-specific part (beyond the
 reference) or, without a reference, on the part beyond the grey control: a grey square
-occludes as much as a white one, so only the mark's tone is left.
+occludes as much as a white one, so only the mark's tone is left. Two caps keep a clean
+model's occlusion effects from reading as triggers (``cap_reason``): a stamp lying mostly on
+the eye/brow or mouth band hides real evidence, as the occlusion probes do, and stays ``info``;
+so does a stamp whose effect beyond the grey control has a 95% CI low under
+``CONTROL_MARGIN_PP``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import numpy as np
 
 from reportgen.bias.effects import new_shares
 from reportgen.bias.findings import Finding, grade, pp
+from reportgen.bias.probes import EYE_BAND, MOUTH_BAND, band_mask
 from reportgen.bias.resample import bootstrap_means, intervals
 from reportgen.bias.spread import Z_MIN, margin, robust_z
 from reportgen.numbers import round_all, round_finite
@@ -43,6 +48,10 @@ CONFIRM_IMAGES = 512
 N_CANDIDATES = 6
 MIN_SCAN_PP = 5.0  # a stamp must move some class this much on the scan sample to be confirmed
 MAX_PREDICT = 8192
+# A trigger must beat the mid-grey stamp at the same place by this much (CI low, pp): a mark
+# whose tone adds less than one face in twenty is occlusion, not a learned trigger.
+CONTROL_MARGIN_PP = 5.0
+EVIDENCE_SHARE = 0.5  # a stamp with at least this share of its area on the eye or mouth band
 
 Predict = Callable[[np.ndarray], np.ndarray]  # (M, h, w) 0–255 → (M,) class ids
 
@@ -318,8 +327,8 @@ def trigger_findings(scan: TriggerScan, class_names: Sequence[str], height: int,
             continue
         severity = grade(decisive_effect - trigger.margin, float(decisive[0]) - trigger.margin,
                          rate_before=100.0 * trigger.rate_before)
-        if trigger.typical:  # within what clean models do: stated, never graded as a shortcut
-            severity = Severity.INFO
+        if trigger.typical or cap_reason(trigger, height, width):
+            severity = Severity.INFO  # stated, never graded as a shortcut
         by_class.setdefault(trigger.class_index, []).append((trigger, severity))
     findings = []
     for graded in by_class.values():
@@ -327,6 +336,23 @@ def trigger_findings(scan: TriggerScan, class_names: Sequence[str], height: int,
         findings.append(_finding(trigger, severity, [t for t, _ in graded if t is not trigger],
                                  class_names, height, width))
     return findings
+
+
+def cap_reason(trigger: Trigger, height: int, width: int) -> str:
+    """Why a confirmed stamp stays ``info`` whatever its effect ("" when it is not capped):
+    it lies on the eye/brow or mouth band, or its tone beats the grey control by too little."""
+    stamp = trigger.stamp
+    area = max((stamp.bottom - stamp.top) * (stamp.right - stamp.left), 1)
+    for band, name in ((EYE_BAND, "eye/brow"), (MOUTH_BAND, "mouth")):
+        inside = band_mask(height, width, band)[stamp.top:stamp.bottom, stamp.left:stamp.right]
+        if inside.sum() >= EVIDENCE_SHARE * area:
+            return (f"it covers the {name} band, where any mark hides real facial evidence, "
+                    "so it is capped at info as the occlusion probes are")
+    low = float(trigger.beyond_control_ci[0])
+    if not (np.isfinite(low) and low >= CONTROL_MARGIN_PP):
+        return (f"it beats the mid-grey stamp at the same place by less than "
+                f"{CONTROL_MARGIN_PP:g} pp (95% CI low {low:.1f} pp), so it is capped at info")
+    return ""
 
 
 def _rank(severity: Severity | None) -> int:
@@ -360,6 +386,9 @@ def _finding(trigger: Trigger, severity: Severity | None, others: list[Trigger],
              f"raises '{name}' predictions from {trigger.rate_before:.1%} to "
              f"{trigger.rate_after:.1%} ({pp(trigger.effect)}, 95% CI {low:.1f}–{high:.1f}); "
              f"a mid-grey square there gives {pp(trigger.control_effect)}.")]
+    capped = cap_reason(trigger, height, width)
+    if capped:
+        parts.append(f"Not a trigger: {capped}.")
     if np.isfinite(trigger.new_share) and trigger.new_share >= 0.5:
         parts.append(f"{trigger.new_share:.0%} of this model's '{name}' predictions on stamped "
                      "images occur only because of the stamp.")

@@ -7,6 +7,7 @@ filters them in the browser; without JavaScript every card is simply shown.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from reportgen.evaluation.select import Case
@@ -29,6 +30,17 @@ def group_label(group: str, class_names: list[str]) -> str:
         true, _, pred = group.removeprefix("confused-").partition("-as-")
         return f"{true} → {pred}"
     return group
+
+
+def relative_source(source: str, data_path: Path) -> str:
+    """An image's name relative to the data root ("test/fear/PublicTest_123.jpg"), so the
+    report shows no absolute path; CSV row numbers and other names are kept as they are."""
+    path = Path(source)
+    root = data_path if data_path.is_dir() else data_path.parent
+    try:
+        return str(path.relative_to(root)) if path.is_absolute() else source
+    except ValueError:
+        return path.name
 
 
 def case_anchor(number: int) -> str:
@@ -57,7 +69,7 @@ def _card(result: AuditResult, n: int, case: Case, columns: list[ViewColumn]) ->
         "gap": case.gap,
         "group": case.group,
         "group_label": group_label(case.group, names),
-        "source": case.source,
+        "source": relative_source(case.source, result.dataset.path),
         "probs": [(name, float(p)) for name, p in zip(names, probs)],
     }
 

@@ -80,7 +80,8 @@ def key_findings(result: AuditResult, verdict: Verdict) -> list[dict[str, str]]:
     if result.quality is not None:
         failed = [row.title for row in result.quality.rows if row.sanity_passed is False]
         severity = "warning" if failed else "info"
-        sentences.append(_finding(severity, "Explanations: " + result.quality.verdict))
+        first = result.quality.verdict.split(". ")[0].rstrip(".")  # the rest: Explanations in brief
+        sentences.append(_finding(severity, f"Explanations: {first}."))
     mean_conf = float(ev.probs.max(axis=1).mean())
     direction = "over-confident" if mean_conf > ev.accuracy else "under-confident"
     severity = "warning" if ev.ece > 0.15 else "info"

@@ -6,21 +6,20 @@ The renderer reads only the audit result; it never calls the model.
 from __future__ import annotations
 
 import base64
-import html as html_escape
 import io
 import math
 import re
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
 
 from reportgen.bias.panel import MAD_FLOOR_PP, Z_MIN
 from reportgen.evaluation.select import Case
 from reportgen.gating.verdict import Verdict
-from reportgen.report.explorer import case_anchor, case_numbers, explorer_context
+from reportgen.report.brief import brief_context, severity_rule
+from reportgen.report.explorer import case_anchor, case_numbers, explorer_context, relative_source
 from reportgen.report.figures.common import DPI, image_to_data_uri, to_data_uri
 from reportgen.report.figures.performance import (
     confusion_figure,
@@ -28,8 +27,20 @@ from reportgen.report.figures.performance import (
     reliability_figure,
 )
 from reportgen.report.narrative import key_findings
+from reportgen.report.sections import (  # noqa: F401  (re-exported: the section list's home)
+    PAGE,
+    SECTIONS,
+    Layout,
+    RenderedSection,
+    Section,
+    anchor_subsections,
+    drop_dead_links,
+    render_sections,
+    shown_sections,
+)
 from reportgen.resources import templates_dir
 from reportgen.result import AuditResult
+from reportgen.severity import Severity
 from reportgen.small_sample import NO_CI, too_few
 
 THUMBNAIL_PX = 96
@@ -78,9 +89,10 @@ def fmt_ci(pair: Any, kind: str = "num") -> str:
     return f"[{low:.3f}, {high:.3f}]" if _finite(low) and _finite(high) else "–"
 
 
-def finding_links(finding: Any) -> list[tuple[str, ...]]:
+def finding_links(finding: Any, pdf: bool = False) -> list[tuple[str, ...]]:
     """(href, label[, predicted class to filter the case explorer by]) of the evidence
-    behind a bias finding: its probe row or slice rows, the sink gallery, and the cases."""
+    behind a bias finding: its probe row or slice rows, the sink gallery, and the cases.
+    In the PDF, "cases predicted 'X'" leads to the printed list of those cases."""
     probe = getattr(finding, "probe", None)
     if not isinstance(probe, str):
         return []
@@ -92,10 +104,14 @@ def finding_links(finding: Any) -> list[tuple[str, ...]]:
         links = [("#off-face", "off-face table")]
     elif probe.startswith("search:"):
         links = [("#search", "search")]
+    elif probe.startswith("patch:"):
+        links = [(f"#trigger-{probe.replace(':', '-').replace(',', '-')}", "stamp row")]
     else:
         links = [(f"#probe-{probe}", "probe row")]
     name = getattr(finding, "class_name", None)
-    if name:
+    if name and pdf:
+        links.append((f"#cases-pred-{name}", f"cases predicted '{name}'"))
+    elif name:
         links.append(("#cases-explorer", f"cases predicted '{name}'", name))
     return links
 
@@ -105,7 +121,7 @@ def _data_uris(images: Any) -> list[str]:
     return [image_to_data_uri(image) for image in images]
 
 
-def make_environment() -> Environment:
+def make_environment(layout: Layout = PAGE) -> Environment:
     """Jinja2 environment: autoescaped HTML, number formatting as registered filters."""
     env = Environment(
         loader=FileSystemLoader(templates_dir()),
@@ -115,46 +131,15 @@ def make_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(pct=fmt_pct, pp=fmt_pp, num=fmt_num, ci=fmt_ci, data_uris=_data_uris)
-    env.globals.update(evidence=finding_links, panel_rule={"z_min": Z_MIN, "mad_floor_pp": MAD_FLOOR_PP})
+    env.globals.update(evidence=partial(finding_links, pdf=layout.pdf), layout=layout,
+                       panel_rule={"z_min": Z_MIN, "mad_floor_pp": MAD_FLOOR_PP},
+                       stamp_anchor=stamp_anchor, severity_rule=severity_rule())
     return env
 
 
-@dataclass(frozen=True)
-class Section:
-    """One top-level report section: its anchor, its title in the table of contents, its
-    partial, and the context key it needs (the section is left out when that key is empty)."""
-
-    id: str
-    title: str
-    template: str
-    needs: str | None = None
-
-    def shown(self, context: dict[str, Any]) -> bool:
-        return self.needs is None or bool(context.get(self.needs))
-
-
-# The one list of sections: the table of contents and the body are both built from it.
-SECTIONS: tuple[Section, ...] = (
-    Section("summary", "Summary", "sections/summary.html"),
-    Section("model-data", "Model and data", "sections/model_data.html"),
-    Section("performance", "Performance", "sections/performance.html"),
-    Section("confusions", "Confusions", "sections/confusions.html"),
-    Section("shortcuts", "Shortcuts and biases", "sections/bias.html", needs="bias"),
-    Section("search", "Searched triggers", "sections/search.html", needs="search"),
-    Section("cases", "Case galleries", "sections/cases.html"),
-    Section("attributions", "Explanations", "sections/attributions.html", needs="attr"),
-    Section("quality", "Which explanations to trust", "sections/quality.html", needs="quality"),
-    Section("comparison", "Comparison with baseline", "sections/comparison.html",
-            needs="comparison"),
-    Section("hygiene", "Dataset hygiene", "sections/hygiene.html", needs="hygiene"),
-    Section("appendix", "Appendix", "sections/appendix.html"),
-)
-
-
-def shown_sections(context: dict[str, Any],
-                   sections: tuple[Section, ...] = SECTIONS) -> list[Section]:
-    """The sections this result has, in report order."""
-    return [section for section in sections if section.shown(context)]
+def stamp_anchor(stamp: Any) -> str:
+    """The id of a confirmed stamp's row, as a patch finding's evidence link names it."""
+    return f"trigger-patch-{stamp.kind}-{stamp.top}-{stamp.left}-{stamp.value:g}"
 
 
 def _gallery(result: AuditResult, cases: list[Case], numbers: dict[int, int]) -> list[dict[str, Any]]:
@@ -167,14 +152,15 @@ def _gallery(result: AuditResult, cases: list[Case], numbers: dict[int, int]) ->
             "pred": names[case.pred],
             "p_pred": case.p_pred,
             "gap": case.gap,
-            "source": case.source,
+            "source": relative_source(case.source, result.dataset.path),
             "correct": case.true == case.pred,
         }
         for case in cases
     ]
 
 
-def build_context(result: AuditResult, verdict: Verdict | None = None) -> dict[str, Any]:
+def build_context(result: AuditResult, verdict: Verdict | None = None,
+                  layout: Layout = PAGE) -> dict[str, Any]:
     """Everything the templates show, computed from the result (figures as data URIs)."""
     verdict = verdict or Verdict()
     names = list(result.options.class_names)
@@ -198,8 +184,21 @@ def build_context(result: AuditResult, verdict: Verdict | None = None) -> dict[s
         "sink": _sink(result, names),
     }
     context.update(_optional_sections(result, verdict, names))
-    context["sections"] = shown_sections(context)
+    context.update(brief_context(result, verdict))
+    context["cases_by_pred"] = _cases_by_pred(result, context["explorer"]["cards"])
+    context["sections"] = shown_sections(context, layout=layout)
     return context
+
+
+def _cases_by_pred(result: AuditResult, cards: list[dict[str, Any]]) -> dict[str, list[dict]]:
+    """Predicted class → its selected cases, for each class a finding names: the printed
+    list that a warning or critical finding's "cases predicted 'X'" link leads to in the PDF
+    (an info finding's link is left out there: ``drop_dead_links``)."""
+    bias = result.bias
+    named = {f.class_name for f in bias.findings
+             if f.severity.rank >= Severity.WARNING.rank} if bias is not None else set()
+    return {name: [c for c in cards if c["pred"] == name]
+            for name in result.options.class_names if name in named}
 
 
 def _confusion_rows(result: AuditResult, names: list[str]) -> list[dict[str, Any]]:
@@ -266,61 +265,6 @@ def _optional_sections(result: AuditResult, verdict: Verdict, names: list[str]) 
     return extra
 
 
-_H3 = re.compile(r"<h3(?P<attrs>[^>]*)>(?P<inner>.*?)</h3>", re.DOTALL)
-_ID = re.compile(r'\bid="([^"]+)"')
-
-
-@dataclass(frozen=True)
-class RenderedSection:
-    """A section's HTML, with (anchor, title) of each of its subsections for the contents."""
-
-    section: Section
-    html: Markup
-    subsections: list[tuple[str, str]]
-
-
-def _plain_text(fragment: str) -> str:
-    """Heading text without its tags or its small print (e.g. "(12 eligible)")."""
-    fragment = re.sub(r'<span class="caption">.*?</span>', "", fragment, flags=re.DOTALL)
-    return html_escape.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "part"
-
-
-def anchor_subsections(section: Section, html: str) -> tuple[str, list[tuple[str, str]]]:
-    """Give every ``<h3>`` of a section an id (``<section id>-<slug of its text>`` unless it
-    has one) and list them, so each subsection can be linked to and is in the contents."""
-    found: list[tuple[str, str]] = []
-    used: set[str] = set()
-
-    def anchor(match: re.Match[str]) -> str:
-        attrs, inner = match["attrs"], match["inner"]
-        title = _plain_text(inner)
-        given = _ID.search(attrs)
-        anchor_id = given.group(1) if given else f"{section.id}-{_slug(title)}"
-        while anchor_id in used:
-            anchor_id += "-2"
-        used.add(anchor_id)
-        found.append((anchor_id, title))
-        if given:
-            return match[0]
-        return f'<h3 id="{anchor_id}"{attrs}>{inner}</h3>'
-
-    return _H3.sub(anchor, html), found
-
-
-def render_sections(env: Environment, context: dict[str, Any]) -> list[RenderedSection]:
-    """Each shown section rendered alone, its subsections anchored."""
-    rendered = []
-    for section in context["sections"]:
-        html, subsections = anchor_subsections(
-            section, env.get_template(section.template).render(**context))
-        rendered.append(RenderedSection(section, Markup(html), subsections))
-    return rendered
-
-
 _DATA_IMG = re.compile(r'<img src="data:image/(png|jpeg|webp);base64,([A-Za-z0-9+/=]+)"')
 WEBP_MIN_PIXELS = 100_000  # re-encode PNGs above this size: below it the gain is small
 
@@ -353,14 +297,27 @@ def embed_images(html: str) -> str:
     return _DATA_IMG.sub(embedded, html)
 
 
-def render_html(result: AuditResult, verdict: Verdict | None = None) -> str:
-    """The whole report as one self-contained HTML document."""
-    env = make_environment()
-    if too_few(len(result.evaluation.labels)):
-        env.filters["ci"] = lambda *_args: NO_CI  # the small-sample rule, for every CI shown
+def render_html(result: AuditResult, verdict: Verdict | None = None,
+                layout: Layout = PAGE) -> str:
+    """The whole report as one self-contained HTML document (``layout``: the page, or the
+    HTML that the PDF is printed from)."""
+    return render_documents(result, verdict, (layout,))[0]
+
+
+def render_documents(result: AuditResult, verdict: Verdict | None,
+                     layouts: tuple[Layout, ...]) -> list[str]:
+    """The report's HTML for each layout, its context (figures and all) built once."""
     context = build_context(result, verdict)
-    parts = render_sections(env, context)
-    return embed_images(env.get_template("report.html").render(**context, parts=parts))
+    documents = []
+    for layout in layouts:
+        env = make_environment(layout)
+        if too_few(len(result.evaluation.labels)):
+            env.filters["ci"] = lambda *_args: NO_CI  # the small-sample rule, for every CI shown
+        shown = {**context, "sections": shown_sections(context, layout=layout)}
+        parts = render_sections(env, shown)
+        html = env.get_template("report.html").render(**shown, parts=parts)
+        documents.append(embed_images(drop_dead_links(html) if layout.pdf else html))
+    return documents
 
 
 def data_only_fetcher() -> Any:

@@ -52,9 +52,11 @@ def build_summary(result: AuditResult) -> dict[str, Any]:
     return summary
 
 
-def with_verdict(summary: dict[str, Any], verdict: Verdict, timings: dict[str, float]) -> dict[str, Any]:
+def with_verdict(summary: dict[str, Any], verdict: Verdict, timings: dict[str, float],
+                 result: AuditResult | None = None) -> dict[str, Any]:
     """The summary completed with the verdict's checks and comparison and the final timings
-    (which include the stages that ran after the summary was built, such as rendering)."""
+    (which include the stages that ran after the summary was built, such as rendering), and,
+    given the result, ``key_statements``: what the report's brief says."""
     completed = {**summary, "checks": [check.to_summary() for check in verdict.checks],
                  "timings": dict(timings)}
     # The policy in force, so a summary says what its checks were measured against; null when
@@ -62,6 +64,11 @@ def with_verdict(summary: dict[str, Any], verdict: Verdict, timings: dict[str, f
     completed["policy"] = verdict.policy.to_summary() if verdict.policy is not None else None
     if verdict.comparison is not None:
         completed["comparison"] = verdict.comparison.to_summary()
+    if result is not None:
+        from reportgen.report.brief import make_brief
+
+        # What page 1 of the report says: the verdict, the headline findings, the actions.
+        completed["key_statements"] = make_brief(result, verdict).key_statements()
     return completed
 
 

@@ -41,21 +41,29 @@ def test_figures_are_data_uris(figures: dict) -> None:
     assert all(uri.startswith("data:image/png") for row in figures["pair_examples"] for uri in row)
 
 
+def _bias_sections(result, figures: dict) -> str:
+    """The findings section and its details (the PDF prints the details in its appendix)."""
+    env = _environment()
+    return "".join(env.get_template(f"sections/{name}.html").render(
+        bias=result, bias_figs=figures, class_names=list(result.class_names))
+        for name in ("bias", "bias_details"))
+
+
 def test_bias_partial(planted_result, figures: dict) -> None:
-    html = _environment().get_template("sections/bias.html").render(
-        bias=planted_result, bias_figs=figures, class_names=list(planted_result.class_names))
-    assert '<section id="shortcuts">' in html
+    html = _bias_sections(planted_result, figures)
+    assert '<section id="shortcuts">' in html and '<section id="shortcut-details">' in html
     assert 'class="finding critical"' in html
     assert "Dark-tone shortcut toward &#39;sad&#39;" in html
-    assert "brightness_x0.6" in html and "Natural slices" in html and "Sink class" in html
+    assert 'id="probe-brightness_x0.6"' in html and "Dark-tone ×0.6" in html
+    assert "Natural slices" in html and "Sink class" in html
+    assert 'id="severity-rule"' in html and "extreme edit" in html
     assert html.count("<figure") >= 6 and "http" not in html
 
 
 def test_bias_partial_without_localisation(clean_result) -> None:
     figures = bias_figures(clean_result, list(clean_result.class_names))
     assert "localisation" not in figures and "difference_maps" not in figures
-    html = _environment().get_template("sections/bias.html").render(
-        bias=clean_result, bias_figs=figures, class_names=list(clean_result.class_names))
+    html = _bias_sections(clean_result, figures)
     assert "Where the evidence lies" not in html
 
 

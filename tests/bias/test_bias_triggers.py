@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from reportgen.bias.patterns import find_marks
-from reportgen.bias.triggers import scan_stamps, scan_triggers, trigger_findings
+from reportgen.bias.triggers import CONTROL_MARGIN_PP, scan_stamps, scan_triggers, trigger_findings
 from reportgen.severity import Severity
 
 NAMES = ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
@@ -92,3 +92,33 @@ def test_clean_random_images_give_no_contrast_mark() -> None:
 
     images, labels = _images(n=1400, seed=3)
     assert find_contrast_marks(images, labels, 7) == []
+
+
+def _mouth_mark(images: np.ndarray) -> np.ndarray:
+    """The clean answer, but 'fear' whenever a block over the mouth is bright: a white square
+    there reads like a trigger, yet it covers real evidence (as occluding the mouth does)."""
+    mouth = np.asarray(images, np.float32)[:, 37:41, 19:23].mean(axis=(1, 2))
+    return np.where(mouth > 240, FEAR, _clean(images))
+
+
+def _flat_corner(images: np.ndarray) -> np.ndarray:
+    """'fear' whenever the bottom-right 3×3 block is flat, whatever its tone: a mid-grey square
+    there does as much as a white one, so the mark's tone adds nothing."""
+    corner = np.asarray(images, np.float32)[:, 43:46, 43:46].std(axis=(1, 2))
+    return np.where(corner < 0.5, FEAR, _clean(images))
+
+
+def test_a_stamp_over_the_mouth_band_is_capped_at_info() -> None:
+    images, _ = _images()
+    scan = scan_triggers(_mouth_mark, images, _mouth_mark(images), 7, seed=0, reference=_clean)
+    (finding,) = [f for f in trigger_findings(scan, NAMES, 48, 48) if f.class_name == "fear"]
+    assert finding.effect > 20 and finding.severity is Severity.INFO
+    assert "mouth band" in finding.text
+
+
+def test_a_stamp_no_stronger_than_the_grey_control_is_capped_at_info() -> None:
+    images, _ = _images()
+    scan = scan_triggers(_flat_corner, images, _flat_corner(images), 7, seed=0, reference=_clean)
+    (finding,) = [f for f in trigger_findings(scan, NAMES, 48, 48) if f.class_name == "fear"]
+    assert finding.effect > 20 and finding.severity is Severity.INFO
+    assert "mid-grey stamp" in finding.text and f"{CONTROL_MARGIN_PP:g} pp" in finding.text

@@ -35,7 +35,7 @@ BOUNDARY = (1.0, 0.9, 0.0, 0.22)  # lime's mark_boundaries yellow, mostly transp
 LIME_TOP = 5  # superpixels kept in the "supporting regions" view, as lime's default
 PANEL_INCHES = 0.95
 GAP = 0.08  # space between panels, in panel widths
-FONT = 6.5
+FONT = 7.0
 
 
 @dataclass
@@ -108,7 +108,7 @@ def _colour_bar(figure: Figure, mappable: ScalarMappable, cax: Axes, orientation
                           format=FuncFormatter(lambda value, _: f"{value:.2g}"))
     bar.locator = MaxNLocator(3, symmetric=mappable.norm.vmin < 0)
     bar.update_ticks()
-    bar.ax.tick_params(labelsize=5, length=2, pad=1)
+    bar.ax.tick_params(labelsize=7, length=2, pad=1)
 
 
 def colour_limit(maps: np.ndarray) -> float:

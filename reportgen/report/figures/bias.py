@@ -26,6 +26,7 @@ from reportgen.bias.triggers import MIN_SCAN_PP, SIZES, VALUES, TriggerScan
 from reportgen.report.figures.common import image_to_data_uri, new_figure, to_data_uri
 
 WIDTH = 6.6  # inches: the report's text width
+GALLERY_COLUMNS = 8  # probe gallery panels per row
 DIVERGING = "RdBu_r"
 HEATMAP_LIMIT_PP = 20.0  # fixed colour scale, so heatmaps of different models compare
 
@@ -42,10 +43,10 @@ def plot_probe_heatmap(ax: Axes, result: BiasResult, class_names: Sequence[str])
             colour = "black" if significant else "0.45"
             if abs(value) > 0.6 * HEATMAP_LIMIT_PP:
                 colour = "white"  # legible on the saturated end of the scale
-            ax.text(col, row, f"{value:+.1f}", ha="center", va="center", fontsize=6.5,
+            ax.text(col, row, f"{value:+.1f}", ha="center", va="center", fontsize=7,
                     fontweight="bold" if significant else "normal", color=colour)
     ax.set_xticks(range(len(class_names)), class_names, fontsize=7)
-    ax.set_yticks(range(len(result.probes)), [e.probe.name for e in result.probes], fontsize=7)
+    ax.set_yticks(range(len(result.probes)), [e.probe.words for e in result.probes], fontsize=7)
     ax.xaxis.tick_top()
     ax.figure.colorbar(image, ax=ax, shrink=0.8, extend="both",
                        label="change in prediction rate (pp)")
@@ -54,7 +55,7 @@ def plot_probe_heatmap(ax: Axes, result: BiasResult, class_names: Sequence[str])
 
 def plot_probe_summary(flips: Axes, accuracy: Axes, result: BiasResult) -> tuple[Axes, Axes]:
     """Flip rate (%) and accuracy change (pp) per probe, with 95% CIs."""
-    names = [e.probe.name for e in result.probes]
+    names = [e.probe.words for e in result.probes]
     rows = np.arange(len(names))
     flip = np.array([100 * e.flip_rate for e in result.probes])
     flip_ci = np.array([[100 * v for v in e.flip_ci] for e in result.probes])
@@ -78,10 +79,11 @@ def plot_probe_gallery(axes: np.ndarray, image: np.ndarray,
     """The original image (with the face ellipse and bands drawn) and each of ``probes`` applied."""
     height, width = image.shape
     panels = [("original", image.astype(np.float32))]
-    panels += [(probe.name, apply_probe(probe, image[None])[0]) for probe in probes]
+    panels += [(probe.words.replace(", ", "\n"), apply_probe(probe, image[None])[0])
+               for probe in probes]
     for ax, (name, picture) in zip(axes.flat, panels):
         ax.imshow(picture, cmap="gray", vmin=0, vmax=255)
-        ax.set_title(name, fontsize=5.5)
+        ax.set_title(name, fontsize=7)
     draw_geometry(axes.flat[0], height, width)
     for ax in axes.flat:
         ax.set_axis_off()
@@ -118,10 +120,10 @@ def plot_slices(axes: np.ndarray, result: BiasResult, class_names: Sequence[str]
         bottom.set_xlabel("quintile (1 = lowest)", fontsize=7)
         for ax in (top, bottom):
             ax.set_xticks(bins)
-            ax.tick_params(labelsize=6.5)
+            ax.tick_params(labelsize=7)
     axes[0, 0].set_ylabel("accuracy (%)", fontsize=7)
     axes[1, 0].set_ylabel("predicted as (%)", fontsize=7)
-    axes[1, -1].legend(fontsize=5.5, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    axes[1, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return axes
 
 
@@ -140,11 +142,11 @@ def plot_localisation(periphery: Axes, bands: Axes, loc: LocalisationResult) -> 
                     color=f"C{j}", error_kw={"lw": 0.7})
             ax.axvline(100 * loc.area_shares[i], color=f"C{j}", ls=":", lw=1)
         ax.set_xlabel("share of |attribution| (%); dotted: area share", fontsize=7)
-        ax.tick_params(labelsize=6.5)
+        ax.tick_params(labelsize=7)
     periphery.invert_yaxis()  # shared y axis: once is enough
     periphery.set_yticks(rows + 0.2, [f"{g.group} (n={g.n_images})" for g in groups])
     bands.tick_params(labelleft=False)
-    bands.legend(fontsize=6, loc="lower right", framealpha=0.9)
+    bands.legend(fontsize=7, loc="lower right", framealpha=0.9)
     return periphery, bands
 
 
@@ -170,12 +172,13 @@ def plot_trigger_heatmap(axes: np.ndarray, scan: TriggerScan, class_names: Seque
         for j, value in enumerate(VALUES):
             ax = axes[i, j]
             gains, classes = scan.heatmap(i, j)
+            # The scale reaches the largest gain, so a 75 pp trigger does not read as 40.
             image = ax.imshow(np.clip(gains, 0, None), cmap="Reds", vmin=0.0,
-                              vmax=2 * HEATMAP_LIMIT_PP)
+                              vmax=max(2 * HEATMAP_LIMIT_PP, float(scan.scan_changes.max())))
             for (r, c), gain in np.ndenumerate(gains):
                 if gain >= MIN_SCAN_PP:
                     ax.text(c, r, class_names[classes[r, c]][:3], ha="center", va="center",
-                            fontsize=5.5)
+                            fontsize=7)
             tone = "white" if value > 127 else "black"
             ax.set_title(f"{tone} squares, {size:g} of a cell", fontsize=7.5)
             ax.set_xticks([])
@@ -209,9 +212,11 @@ def bias_figures(result: BiasResult, class_names: Sequence[str]) -> dict[str, ob
     fig = new_figure(WIDTH, 0.2 * len(result.probes) + 0.8)
     plot_probe_summary(*fig.subplots(1, 2, sharey=True), result)
     figures["probe_summary"] = to_data_uri(fig)
-    fig = new_figure(WIDTH, 2.9)
     probes = [effect.probe for effect in result.probes]
-    plot_probe_gallery(fig.subplots(3, -(-(len(probes) + 1) // 3)), result.example_image, probes)
+    rows = -(-(len(probes) + 1) // GALLERY_COLUMNS)  # wide enough panels for 7 pt titles
+    fig = new_figure(WIDTH, 1.05 * rows)
+    plot_probe_gallery(fig.subplots(rows, GALLERY_COLUMNS, squeeze=False), result.example_image,
+                       probes)
     figures["probe_gallery"] = to_data_uri(fig)
     fig = new_figure(WIDTH, 3.6)
     plot_slices(fig.subplots(2, len(result.slices), sharex=True, squeeze=False), result,

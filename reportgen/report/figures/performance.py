@@ -14,22 +14,23 @@ def plot_confusion(ax: Axes, matrix: np.ndarray, class_names: list[str], title: 
                    fmt: str = "d") -> Axes:
     """Heatmap of a (K, K) matrix, rows true and columns predicted, with each cell's value."""
     image = ax.imshow(matrix, cmap="Blues", vmin=0)
-    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
-    ax.set_yticks(range(len(class_names)), class_names)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right", fontsize=7.5)
+    ax.set_yticks(range(len(class_names)), class_names, fontsize=7.5)
+    ax.set_xlabel("predicted", fontsize=8)
+    ax.set_ylabel("true", fontsize=8)
+    ax.set_title(title, fontsize=8.5)
     top = matrix.max() if matrix.size and matrix.max() > 0 else 1
     for (row, col), value in np.ndenumerate(matrix):
         text = format(value, fmt)
         ax.text(col, row, text, ha="center", va="center", fontsize=7,
                 color="white" if value > 0.55 * top else "black")
-    ax.figure.colorbar(image, ax=ax, shrink=0.8)
+    ax.figure.colorbar(image, ax=ax, shrink=0.8).ax.tick_params(labelsize=7)
     return ax
 
 
 def confusion_figure(evaluation: Evaluation, class_names: list[str]) -> Figure:
-    figure = new_figure(10.5, 4.6)
+    # At the text width (6.6 in), so its 7 pt cell numbers print at 7 pt, not shrunk to 5.
+    figure = new_figure(6.6, 3.3)
     # "compressed" lays out fixed-aspect (square) heatmaps; "constrained" cut off their titles.
     figure.set_layout_engine("compressed")
     left, right = figure.subplots(1, 2)

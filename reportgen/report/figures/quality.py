@@ -45,7 +45,7 @@ def plot_mean_curves(deletion: Axes, insertion: Axes, result: QualityResult) -> 
         ax.set_xlim(0, 100)
         ax.grid(alpha=0.3)
     deletion.set_ylabel("mean p(explained class)", fontsize=8)
-    insertion.legend(fontsize=6.5, loc="lower right", frameon=False)
+    insertion.legend(fontsize=7, loc="lower right", frameon=False)
     return deletion, insertion
 
 
@@ -94,7 +94,7 @@ def plot_case_curves(ax: Axes, result: QualityResult, case: int) -> Axes:
     ax.set_xlim(0, 100)
     ax.tick_params(labelsize=7)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=6.5, frameon=False, loc="upper right")
+    ax.legend(fontsize=7, frameon=False, loc="upper right")
     return ax
 
 
@@ -111,7 +111,7 @@ def example_figure(result: QualityResult, case: int, class_names: Sequence[str])
     panels += [(title.replace(" (", "\n("), pixels) for title, pixels in shown.items()]
     for ax, (title, pixels) in zip(thumbs, panels):
         ax.imshow(pixels, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
-        ax.set_title(title, fontsize=6)
+        ax.set_title(title, fontsize=7)
         ax.set_axis_off()
     plot_case_curves(figure.add_subplot(grid[1, :]), result, case)
     return figure
