@@ -102,3 +102,12 @@ def test_key_statements_in_the_summary_follow_the_schema(audited) -> None:
 def test_no_absolute_image_paths_or_code_names_in_the_brief(documents) -> None:
     brief = documents[1][documents[1].index('id="brief"'):documents[1].index('class="print-toc"')]
     assert "/tmp/" not in brief and "brightness_x" not in brief
+
+
+def test_probe_table_says_how_many_images_decided_each_probe(documents, audited) -> None:
+    page = documents[0]
+    run = audited.bias.sequential
+    assert run is not None and 'id="probe-sequential"' in page
+    assert f"{run.evaluations:,} probed images in all" in re.sub(r"\s+", " ", page)
+    row = page[page.index('id="probe-table"'):]
+    assert "<th>images</th>" in row
