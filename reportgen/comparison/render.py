@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from jinja2 import Environment
+from markupsafe import Markup
 
 from reportgen.comparison.disagreement import relative_source
 from reportgen.comparison.figures import explanation_rows, gallery_items
@@ -46,7 +47,9 @@ def render_compare_html(result: ComparisonResult) -> str:
     env = _environment()
     context = build_context(result)
     sections = shown_sections(context, SECTIONS)
-    parts = [{"section": s, "html": env.get_template(s.template).render(**context)} for s in sections]
+    # Each part is HTML rendered by an autoescaping template: safe to insert as it is.
+    parts = [{"section": s, "html": Markup(env.get_template(s.template).render(**context))}
+             for s in sections]
     return env.get_template("compare.html").render(parts=parts, **context)
 
 
