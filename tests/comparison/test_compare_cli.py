@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from reportgen.cli import app
-from tests.conftest import brightness_model
+from tests.conftest import REPO, brightness_model
 
 runner = CliRunner()
 FAST = ("--skip-detectors", "trigger-search,universal-search")
@@ -51,6 +51,9 @@ def test_compare_writes_one_report_and_a_summary(compare_dir):
     assert pair["differences"][0]["test"] == "mcnemar-exact"
     assert summary["recommendation"]["ship"] in ("brightness", "brightness_unit")
     assert "Holm" in summary["paired"]["multiple_comparisons"]
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((REPO / "reportgen" / "schemas" / "compare.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(summary)
 
 
 def test_models_of_different_scalings_are_each_fed_their_own(compare_dir):
