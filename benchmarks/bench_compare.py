@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path("/work/shared/fer2013"))
     parser.add_argument("--split", default="PublicTest")
     parser.add_argument("--formats", default="html,pdf,json")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="write compare's report here (kept) instead of a temporary folder")
     parser.add_argument("--no-warm-up", dest="warm_up", action="store_false",
                         help="skip the warm-up gate (the cache in REPORTGEN_CACHE is warm)")
     args = parser.parse_args(argv)
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
                           str(Path(tmp) / f"gate{i}")], env) for i, m in enumerate(args.models)]
         models = [a for m in args.models for a in ("--model", str(m))]
         compare = measure([*reportgen, "compare", *models, *data, "--formats", args.formats,
-                           "--out", str(Path(tmp) / "compare")], env)
+                           "--out", str(args.keep or Path(tmp) / "compare")], env)
     for model, (seconds, peak) in zip(args.models, gates):
         print(f"gate {model.name}: {seconds:.1f} s, peak RSS {peak:.0f} MiB")
     total, largest = sum(s for s, _ in gates), max(p for _, p in gates)

@@ -86,21 +86,13 @@ def compare(
     """
     from reportgen.bias.switches import parse_switches
     from reportgen.evaluation.select import SelectionRules
-    from reportgen.gating.defaults import choose_policy
     from reportgen.loading.dataset import FER2013_CLASSES
-    from reportgen.preflight import preflight
     from reportgen.progress import Reporter, import_tensorflow_quietly
     from reportgen.result import AuditOptions, Command
 
     models = list(models)
-    if len(models) < MIN_MODELS:
-        raise InputError(f"models: compare needs at least {MIN_MODELS} models, got {len(models)}")
     names = tuple(class_names) if class_names is not None else FER2013_CLASSES
-    inputs = preflight(model=None, data=_given_path(data, sample_data()), class_names=names,
-                       split=split, policy=choose_policy(policy), seed=seed, trust_model=trust_model)
-    for model in models:
-        if isinstance(model, str | Path):
-            preflight(model=Path(model), data=None, class_names=names, trust_model=trust_model)
+    policy_read = _check_inputs(models, data, names, split, policy, seed, trust_model)
     scales, skip = parse_scales(input_scale, len(models)), parse_switches(skip_detectors)
     import_tensorflow_quietly()
     given = [_model(m, trust_model) for m in models]
@@ -109,8 +101,25 @@ def compare(
     for message in notes:
         warnings.warn(message, stacklevel=2)
     base = AuditOptions(model_path=given[0][1], data_path=data_path, command=Command.GATE,
-                        split=split, seed=seed, rules=SelectionRules(seed=seed), class_names=names, batch_size=batch_size,
-                        skip_bad_rows=skip_bad_rows, trust_model=trust_model, skip=skip, notes=notes)
+                        split=split, seed=seed, rules=SelectionRules(seed=seed), class_names=names,
+                        batch_size=batch_size, skip_bad_rows=skip_bad_rows, trust_model=trust_model,
+                        skip=skip, notes=notes)
     options = CompareOptions(base, tuple(path for _, path in given), scales, explain)
     with Reporter(quiet) as reporter:
-        return run(options, inputs.policy, reporter, [loaded for loaded, _ in given], dataset)
+        return run(options, policy_read, reporter, [loaded for loaded, _ in given], dataset)
+
+
+def _check_inputs(models: list[Any], data: Any, names: tuple[str, ...], split: str | None,
+                  policy: Any, seed: int, trust_model: bool) -> Policy | None:
+    """Everything checked before TensorFlow is imported; returns the policy in force."""
+    from reportgen.gating.defaults import choose_policy
+    from reportgen.preflight import preflight
+
+    if len(models) < MIN_MODELS:
+        raise InputError(f"models: compare needs at least {MIN_MODELS} models, got {len(models)}")
+    inputs = preflight(model=None, data=_given_path(data, sample_data()), class_names=names,
+                       split=split, policy=choose_policy(policy), seed=seed, trust_model=trust_model)
+    for model in models:
+        if isinstance(model, str | Path):
+            preflight(model=Path(model), data=None, class_names=names, trust_model=trust_model)
+    return inputs.policy

@@ -63,9 +63,14 @@ def render_sections(result: ComparisonResult, ids: tuple[str, ...]) -> str:
     return f'<div class="reportgen-compare"><style>{styles}</style>{body}</div>'
 
 
+def breakable(name: str) -> Markup:
+    """A model name that may wrap after its underscores (long names in narrow table heads)."""
+    return Markup("_\u200b").join(name.split("_"))
+
+
 def _environment() -> Environment:
     env = make_environment()
-    env.filters["pval"] = fmt_p
+    env.filters.update(pval=fmt_p, breakable=breakable)
     return env
 
 
