@@ -84,3 +84,12 @@ def test_holm_families_across_three_pairs():
     assert len(stats.pairs) == 3
     raw = [p.get("accuracy").p_value for p in stats.pairs]
     assert [p.get("accuracy").p_holm for p in stats.pairs] == pytest.approx(holm(raw))
+
+
+@pytest.mark.parametrize(("b", "c"), [(213, 164), (119, 110), (135, 175), (3, 40), (0, 1)])
+def test_mcnemar_equals_the_two_sided_exact_binomial_test(b, c):
+    # An independent computation: scipy's binomtest sums the probabilities no larger than the
+    # observed one, which for p = ½ is the doubled tail statsmodels' mcnemar(exact=True) takes.
+    from scipy.stats import binomtest
+
+    assert mcnemar_exact(b, c) == pytest.approx(binomtest(min(b, c), b + c, 0.5).pvalue, rel=1e-9)
