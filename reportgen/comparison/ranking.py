@@ -1,7 +1,9 @@
 """Which model to ship: the first model that passes the policy, in a documented order.
 
-The rule (``RULE``) is lexicographic, so it is a total order and the same inputs always give
-the same answer: the policy's verdict first, then the shortcuts found, then accuracy.
+The rule (``RULE``) is a total order, so the same inputs always give the same answer: the
+policy's verdict first; among the models that pass, shortcuts decide only between models whose
+accuracy the data cannot tell apart from the best one's, so a model is never shipped for one
+warning fewer at a significant loss of accuracy.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from dataclasses import dataclass
 from reportgen.comparison.paired import PairedStatistics
 from reportgen.severity import Severity
 
-RULE = ("Models that pass the policy in force rank before models that fail it; then fewer "
+RULE = ("Models that pass the policy in force rank before models that fail it. Among those that "
+        "pass, the leading group is the most accurate one and every model whose accuracy is not "
+        "significantly below it (McNemar, Holm-adjusted, α = 0.05); within the group, fewer "
         "critical findings, then fewer warning findings, then higher accuracy, then higher "
-        "balanced accuracy, then the order given on the command line. The first model is "
-        "recommended if it passes; if none passes, none is.")
+        "balanced accuracy, then the order given, rank first; the other passing models follow "
+        "by the same keys, then the failing ones. The first model is recommended if it passes; "
+        "if none passes, none is.")
 
 
 @dataclass(frozen=True)
@@ -30,8 +35,8 @@ class Standing:
     accuracy: float
     balanced_accuracy: float
 
-    def key(self, position: int) -> tuple:
-        return (not self.passed, self.n_critical, self.n_warning, -self.accuracy,
+    def key(self, position: int, leading: bool) -> tuple:
+        return (not self.passed, not leading, self.n_critical, self.n_warning, -self.accuracy,
                 -self.balanced_accuracy, position)
 
 
@@ -54,9 +59,19 @@ def count(severities: Sequence[Severity], level: Severity) -> int:
     return sum(1 for s in severities if s is level)
 
 
+def leading_group(standings: Sequence[Standing], paired: PairedStatistics) -> set[int]:
+    """The most accurate passing model and the passing models not significantly less accurate."""
+    passing = [i for i, s in enumerate(standings) if s.passed]
+    if not passing:
+        return set()
+    best = max(passing, key=lambda i: (standings[i].accuracy, -i))
+    return {i for i in passing if i == best or not paired.pair(best, i).get("accuracy").significant}
+
+
 def recommend(standings: Sequence[Standing], paired: PairedStatistics, policy: str) -> Recommendation:
     """Rank ``standings`` by ``RULE`` and say which to ship and why."""
-    ranking = tuple(sorted(range(len(standings)), key=lambda i: standings[i].key(i)))
+    group = leading_group(standings, paired)
+    ranking = tuple(sorted(range(len(standings)), key=lambda i: standings[i].key(i, i in group)))
     first = standings[ranking[0]]
     ship = ranking[0] if first.passed else None
     reasons = tuple(_reason(standings[i]) for i in ranking)
@@ -78,11 +93,14 @@ def _why(first: Standing, standings: Sequence[Standing], ranking: tuple[int, ...
         return f", and the other models do not ({_failures(runner_up)} for {runner_up.name})."
     accuracy = paired.pair(ranking[0], runner_up_index).get("accuracy")
     gap = (first.accuracy - runner_up.accuracy) * 100
-    verdict = "a significant difference" if accuracy.significant else "not a significant difference"
-    shortcuts = ((first.n_critical, first.n_warning) < (runner_up.n_critical, runner_up.n_warning))
-    basis = ("with fewer shortcut findings than " if shortcuts else "and ranks above ")
-    return (f", {basis}{runner_up.name}, which passes too; accuracy {gap:+.1f} pp against it "
-            f"({verdict}: McNemar p = {accuracy.p_value:.2g}, Holm-adjusted {accuracy.p_holm:.2g}).")
+    test = f"McNemar p = {accuracy.p_value:.2g}, Holm-adjusted {accuracy.p_holm:.2g}"
+    if accuracy.significant:
+        return (f", and is significantly more accurate than {runner_up.name}, which passes too "
+                f"({gap:+.1f} pp; {test}).")
+    fewer = (first.n_critical, first.n_warning) < (runner_up.n_critical, runner_up.n_warning)
+    basis = "with fewer shortcut findings than" if fewer else "and ranks above"
+    return (f", {basis} {runner_up.name}, which passes too and whose accuracy it matches "
+            f"({gap:+.1f} pp, not a significant difference: {test}).")
 
 
 def _policy(name: str) -> str:

@@ -81,3 +81,31 @@ def test_the_first_passing_model_is_recommended():
 def test_no_model_is_recommended_when_none_passes():
     rec = recommend([_standing("a", False), _standing("b", False)], _paired(2), "ci.toml")
     assert rec.ship is None and "none passes the policy ci.toml" in rec.text
+
+
+def _paired_from(accuracies: list[float], n: int = 400):
+    """Paired statistics of models right on the first ``accuracy · n`` images (nested sets)."""
+    labels = np.arange(n) % 7
+    probs = []
+    for accuracy in accuracies:
+        p = np.eye(7)[labels] * 0.9 + 0.01
+        wrong = np.arange(round(accuracy * n), n)
+        p[wrong] = np.roll(p[wrong], 1, axis=1)
+        probs.append(p)
+    point = [{"accuracy": a, "balanced_accuracy": a, "macro_f1": a, "ece": 0.0,
+              **{f"recall:{k}": a for k in range(7)}} for a in accuracies]
+    return compare_pairs(probs, labels, point, [str(k) for k in range(7)], 0, 20)
+
+
+def test_fewer_warnings_never_buy_a_significant_loss_of_accuracy():
+    accurate = Standing("accurate", True, (), 0, 1, 0.60, 0.60)
+    clean = Standing("clean", True, (), 0, 0, 0.45, 0.45)
+    rec = recommend([accurate, clean], _paired_from([0.60, 0.45]), "the default policy")
+    assert rec.ship == 0 and "significantly more accurate" in rec.text
+
+
+def test_fewer_warnings_decide_between_models_of_indistinguishable_accuracy():
+    accurate = Standing("accurate", True, (), 0, 1, 0.60, 0.60)
+    clean = Standing("clean", True, (), 0, 0, 0.595, 0.595)
+    rec = recommend([accurate, clean], _paired_from([0.60, 0.595]), "the default policy")
+    assert rec.ship == 1 and "fewer shortcut findings" in rec.text
