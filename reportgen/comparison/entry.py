@@ -17,25 +17,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from reportgen.api import _class_order_notes, _data, _given_path, _model
-from reportgen.comparison.outcome import Comparison
-from reportgen.comparison.result import MIN_MODELS, CompareOptions
 from reportgen.errors import InputError
-from reportgen.loading.pixels import InputScale
 from reportgen.resources import sample_data
 
+# `import reportgen` stays light (no NumPy stack): the rest is imported when compare is called.
 if TYPE_CHECKING:
     import keras
     import numpy as np
 
+    from reportgen.comparison.outcome import Comparison
+    from reportgen.comparison.result import CompareOptions
     from reportgen.gating.policy import Policy
     from reportgen.loading.dataset import Dataset
     from reportgen.loading.model import LoadedModel
+    from reportgen.loading.pixels import InputScale
     from reportgen.progress import Reporter
 
 
 def parse_scales(spec: str | Sequence[str], n_models: int) -> tuple[InputScale, ...]:
     """One input scale for every model (``"auto"``: each its own detection), or one per model
     (``"0-255,0-1"`` or a list)."""
+    from reportgen.loading.pixels import InputScale
+
     names = spec.split(",") if isinstance(spec, str) else list(spec)
     names = [n.strip() for n in names]
     if len(names) == 1:
@@ -53,6 +56,7 @@ def parse_scales(spec: str | Sequence[str], n_models: int) -> tuple[InputScale, 
 def run(options: CompareOptions, policy: Policy | None, reporter: Reporter,
         models: Sequence[LoadedModel | None] | None = None, dataset: Dataset | None = None) -> Comparison:
     """Run the comparison and build its summary once: what the CLI and the API share."""
+    from reportgen.comparison.outcome import Comparison
     from reportgen.comparison.runner import run_comparison
     from reportgen.comparison.summary import build_compare_summary
 
@@ -85,6 +89,7 @@ def compare(
     Raises ``InputError`` on bad input (fewer than two models, two with one hash, a bad path).
     """
     from reportgen.bias.switches import parse_switches
+    from reportgen.comparison.result import CompareOptions
     from reportgen.evaluation.select import SelectionRules
     from reportgen.loading.dataset import FER2013_CLASSES
     from reportgen.progress import Reporter, import_tensorflow_quietly
@@ -112,6 +117,7 @@ def compare(
 def _check_inputs(models: list[Any], data: Any, names: tuple[str, ...], split: str | None,
                   policy: Any, seed: int, trust_model: bool) -> Policy | None:
     """Everything checked before TensorFlow is imported; returns the policy in force."""
+    from reportgen.comparison.result import MIN_MODELS
     from reportgen.gating.defaults import choose_policy
     from reportgen.preflight import preflight
 

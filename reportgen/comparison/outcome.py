@@ -9,9 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reportgen.comparison.result import ComparisonResult
-
 if TYPE_CHECKING:
+    from reportgen.comparison.result import ComparisonResult
     from reportgen.progress import Reporter
 
 FORMATS = ("html", "pdf", "json")

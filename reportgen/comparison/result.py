@@ -6,9 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reportgen.loading.pixels import InputScale
-from reportgen.result import AuditOptions
-
+# Types only: the CLI reads MIN_MODELS before anything heavy (scikit-learn, TensorFlow) loads.
 if TYPE_CHECKING:
     from reportgen.comparison.disagreement import Disagreement
     from reportgen.comparison.explain import SideBySideMaps
@@ -18,7 +16,8 @@ if TYPE_CHECKING:
     from reportgen.gating.policy import Policy
     from reportgen.gating.verdict import Verdict
     from reportgen.loading.dataset import Dataset
-    from reportgen.result import AuditResult
+    from reportgen.loading.pixels import InputScale
+    from reportgen.result import AuditOptions, AuditResult
 
 MIN_MODELS = 2
 
