@@ -4,6 +4,7 @@
     a = reportgen.audit(model, (images, labels))   # or paths; see reportgen.api
     a.save("audit/")
     verdict = reportgen.gate(model, data, policy="policy.toml")
+    c = reportgen.compare([model_a, model_b], data)  # paired tests, findings side by side
 
 The gate's modules live in ``reportgen.gating`` (not ``reportgen.gate``), so importing them
 never replaces the ``reportgen.gate`` function.
@@ -16,6 +17,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from reportgen.api import Audit, audit, gate
+from reportgen.comparison.entry import compare
 from reportgen.errors import InputError
 
 
@@ -27,4 +29,4 @@ def __getattr__(name: str) -> str:
 
     return version()
 
-__all__ = ["Audit", "InputError", "__version__", "audit", "gate"]
+__all__ = ["Audit", "InputError", "__version__", "audit", "compare", "gate"]

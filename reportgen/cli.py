@@ -468,5 +468,54 @@ def gate(
                               as_json))
 
 
+ModelsOpt = Annotated[list[Path], typer.Option(
+    "--model", metavar="PATH", show_default=False,
+    help="A model to compare (.keras, .h5/.hdf5 or a TF SavedModel directory); give it two or "
+         "more times. Two models with one sha256 are refused.")]
+
+
+@app.command()
+def compare(
+    model: ModelsOpt,
+    data: DataOpt = SAMPLE_DATA,
+    split: SplitOpt = None,
+    out: OutOpt = Path("reportgen-compare"),
+    input_scale: Annotated[str, typer.Option(
+        "--input-scale", metavar="SCALE[,SCALE…]",
+        help="auto (each model's own detection), 0-255, 0-1 or -1-1: one for every model, or "
+             "one per --model, comma-separated.")] = "auto",
+    seed: SeedOpt = 0,
+    policy: PolicyOpt = None,
+    quiet: QuietOpt = False,
+    formats: Annotated[str, typer.Option(
+        "--formats", metavar="LIST", help="Which files to write, comma-separated: html, pdf, json "
+                                          "(compare.html, compare.pdf, summary.json).")] = ",".join(FORMATS),
+    class_names: ClassesOpt = None,
+    skip_bad_rows: SkipOpt = False,
+    trust_model: TrustOpt = False,
+    batch_size: BatchOpt = 256,
+    max_data_mb: MaxDataOpt = 512,
+    max_row_kb: MaxRowOpt = 64,
+    max_image_pixels: MaxPixelsOpt = 4096 * 4096,
+    max_model_mb: MaxModelOpt = 2048,
+    skip_detectors: SkipDetectorsOpt = None,
+) -> None:
+    """Run several models on the same data as gate does and write one comparison report: paired
+    tests, disagreements, findings and explanations side by side, and which model to ship.
+    Exits 1 when no model passes the policy."""
+    from reportgen.comparison.command import execute_compare
+
+    try:
+        kwargs = _common(model[0], data, split, "auto", seed, class_names, skip_bad_rows,
+                         trust_model, batch_size, (max_data_mb, max_row_kb, max_image_pixels, max_model_mb),
+                         skip_detectors=skip_detectors)
+        chosen = check_formats(formats)
+    except InputError as err:
+        _fail(str(err))
+        raise typer.Exit(2) from None
+    raise typer.Exit(execute_compare(list(model), out, quiet, policy, kwargs, input_scale, chosen,
+                                     _fail, _warn))
+
+
 if __name__ == "__main__":
     app()
