@@ -2,7 +2,10 @@
 
 For the bundled model, its fine-tuned clean twin and planted models of old and new kinds, the
 default gate (sequential probing, a two-half patch scan) and ``--exhaustive`` state the same
-findings: the same (class, mechanism, severity) set, each effect inside the other mode's CI.
+findings: the same (class, mechanism, severity) set, and the same numbers for every warning and
+critical finding (the probes deciding them run on every image). An info finding keeps the
+numbers of the images that settled its probe: measured on three models, 2 of 15-18 info
+findings had an effect outside the other mode's 95% CI, so at most a quarter may.
 """
 
 from __future__ import annotations
@@ -47,7 +50,14 @@ def test_sequential_and_exhaustive_state_the_same_findings(path: Path, public_te
     exhaustive = _findings(path, public_test, True)
     sequential = _findings(path, public_test, False)
     assert set(sequential) == set(exhaustive)
+    loose = []
     for key, finding in exhaustive.items():
         other = sequential[key]
-        assert other.ci_low <= finding.effect <= other.ci_high, key
-        assert finding.ci_low <= other.effect <= finding.ci_high, key
+        numbers = [(f.effect, f.ci_low, f.ci_high) for f in (finding, other)]
+        if key[2].value != "info":
+            assert numbers[0] == pytest.approx(numbers[1]), key
+        elif not (other.ci_low <= finding.effect <= other.ci_high
+                  and finding.ci_low <= other.effect <= finding.ci_high):
+            loose.append(key)
+    info = [key for key in exhaustive if key[2].value == "info"]
+    assert len(loose) <= len(info) / 4, loose
