@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -212,12 +211,9 @@ def _execute(command: str, out: Path, quiet: bool, policy: str | None, baseline:
     from reportgen.gating.defaults import choose_policy
     from reportgen.preflight import preflight
     from reportgen.progress import import_tensorflow_quietly
-    from reportgen.report.output import prepare_out_dir, remove_created
+    from reportgen.report.output import prepare_out_dir, run_all_or_nothing
 
-    created: list[Path] = []
-    # SIGTERM (CI cancellation) ends the run the same clean way as Ctrl-C.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
+    def work(created: list[Path]) -> int:
         reference = options_kwargs.get("reference_model")
         if reference is not None and str(reference) != "none" and not Path(reference).exists():
             raise InputError(f"{reference}: reference model not found (--reference-model)")
@@ -230,26 +226,14 @@ def _execute(command: str, out: Path, quiet: bool, policy: str | None, baseline:
                            limits=options_kwargs["limits"])
         if quiet:  # Ray's C++ log lines on stderr (read when Ray starts, if it does)
             os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
-        created = prepare_out_dir(out)
+        created += prepare_out_dir(out)
         if junit is not None:
             created += prepare_out_dir(junit.parent)
         import_tensorflow_quietly()
         _parse_late(options_kwargs)
         return _run(command, out, quiet, inputs, junit, options_kwargs, formats, mlflow, as_json)
-    except InputError as err:
-        _fail(str(err))
-        remove_created(created)
-        return 2
-    except KeyboardInterrupt:
-        _fail("interrupted; no report was written")
-        remove_created(created)
-        return 130
-    except Exception as err:
-        if os.environ.get("REPORTGEN_DEBUG"):
-            raise
-        _fail(f"unexpected {type(err).__name__}: {err} (set REPORTGEN_DEBUG=1 for the traceback)")
-        remove_created(created)
-        return 2
+
+    return run_all_or_nothing(work, _fail)
 
 
 def _parse_late(options_kwargs: dict[str, Any]) -> None:

@@ -25,7 +25,7 @@ from reportgen.bias.sequential import (
     specific_threshold,
     subset_groups,
 )
-from reportgen.bias.shortcuts import probe_findings
+from reportgen.bias.shortcuts import deciding_ci, probe_findings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
 from reportgen.severity import Severity
@@ -106,9 +106,9 @@ def _deciding_probes(effects: list[ProbeEffect], class_names: Sequence[str]) -> 
             continue
         needed.add(finding.probe)
         k, best = finding.class_index, by_name[finding.probe]
-        bound = _deciding_ci(best, k)[0]
+        bound = deciding_ci(best, k)[0]
         members = mechanisms[best.probe.mechanism or best.probe.family]
-        needed |= {e.probe.name for e in members if _deciding_ci(e, k)[1] > bound}
+        needed |= {e.probe.name for e in members if deciding_ci(e, k)[1] > bound}
     return needed
 
 
@@ -123,12 +123,6 @@ def _contested_top(members: list[ProbeEffect]) -> set[str]:
     if runner.rate_change_ci[second, 1] < top.rate_change_ci[first, 0]:
         return set()
     return {top.probe.name, runner.probe.name}
-
-
-def _deciding_ci(effect: ProbeEffect, k: int) -> np.ndarray:
-    """(2,) the CI that ranks members for a finding (the part beyond the panel, if judged)."""
-    ci = effect.specific_ci if effect.specific_ci is not None else effect.rate_change_ci
-    return ci[k]
 
 
 def _restrict(panel: PanelRun, kept: np.ndarray) -> PanelRun:

@@ -80,9 +80,11 @@ def _severity(effect: ProbeEffect, k: int) -> Severity | None:
     return severity
 
 
-def _deciding_low(effect: ProbeEffect, k: int) -> float:
+def deciding_ci(effect: ProbeEffect, k: int) -> np.ndarray:
+    """(2,) the CI that ranks a mechanism's members for class k's finding: the part beyond the
+    reference or panel where the effect was judged against one, else the whole effect's."""
     ci = effect.specific_ci if effect.specific_ci is not None else effect.rate_change_ci
-    return float(ci[k, 0])
+    return ci[k]
 
 
 def _mechanism_finding(mechanism: str, members: list[ProbeEffect], k: int,
@@ -91,7 +93,7 @@ def _mechanism_finding(mechanism: str, members: list[ProbeEffect], k: int,
     graded = [(e, s) for e, s in graded if s is not None]
     if not graded:
         return None
-    best, severity = max(graded, key=lambda es: (es[1].rank, _deciding_low(es[0], k)))
+    best, severity = max(graded, key=lambda es: (es[1].rank, float(deciding_ci(es[0], k)[0])))
     where, title_effect = _where(members, k)
     probe = (title_effect or best).probe
     kind = "shortcut" if severity.rank >= Severity.WARNING.rank else "sensitivity"

@@ -7,8 +7,6 @@ input (fewer than two models, two with one hash, a missing file…), 130 when in
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,11 +25,9 @@ def execute_compare(models: list[Path], out: Path, quiet: bool, policy: str | No
     """Preflight every model, the data and ``out``; run; write; return the exit code."""
     from reportgen.gating.defaults import choose_policy
     from reportgen.preflight import preflight
-    from reportgen.report.output import prepare_out_dir, remove_created
+    from reportgen.report.output import prepare_out_dir, run_all_or_nothing
 
-    created: list[Path] = []
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
+    def work(created: list[Path]) -> int:
         if len(models) < MIN_MODELS:
             raise InputError(f"--model: compare needs at least {MIN_MODELS} models, got {len(models)}")
         common = {k: options_kwargs[k] for k in ("class_names", "trust_model", "limits")}
@@ -44,25 +40,13 @@ def execute_compare(models: list[Path], out: Path, quiet: bool, policy: str | No
         from reportgen.comparison.entry import parse_scales
 
         scales = parse_scales(scale_spec, len(models))
-        created = prepare_out_dir(out)
+        created += prepare_out_dir(out)
         from reportgen.progress import import_tensorflow_quietly
 
         import_tensorflow_quietly()
         return _run(models, scales, out, quiet, inputs.policy, options_kwargs, formats, warn)
-    except InputError as err:
-        fail(str(err))
-        remove_created(created)
-        return 2
-    except KeyboardInterrupt:
-        fail("interrupted; no report was written")
-        remove_created(created)
-        return 130
-    except Exception as err:
-        if os.environ.get("REPORTGEN_DEBUG"):
-            raise
-        fail(f"unexpected {type(err).__name__}: {err} (set REPORTGEN_DEBUG=1 for the traceback)")
-        remove_created(created)
-        return 2
+
+    return run_all_or_nothing(work, fail)
 
 
 def _refuse_same_files(models: list[Path]) -> None:

@@ -11,7 +11,7 @@ import signal
 import stat
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -171,3 +171,30 @@ def remove_created(created: list[Path]) -> None:
             folder.rmdir()
         except OSError:
             return  # not empty (or gone): leave it and everything above it
+
+
+def run_all_or_nothing(work: Callable[[list[Path]], int], fail: Callable[[str], None]) -> int:
+    """A command's run, ended the same way for ``audit``, ``gate`` and ``compare``.
+
+    ``work(created)`` appends every folder it makes (``prepare_out_dir``) to ``created`` and
+    returns the exit code. On bad input (2), Ctrl-C or SIGTERM from a CI cancellation (130), or
+    any other error (2; raised with ``$REPORTGEN_DEBUG``), those folders are removed and ``fail``
+    says why in one line.
+    """
+    created: list[Path] = []
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return work(created)
+    except InputError as err:
+        fail(str(err))
+        code = 2
+    except KeyboardInterrupt:
+        fail("interrupted; no report was written")
+        code = 130
+    except Exception as err:
+        if os.environ.get("REPORTGEN_DEBUG"):
+            raise
+        fail(f"unexpected {type(err).__name__}: {err} (set REPORTGEN_DEBUG=1 for the traceback)")
+        code = 2
+    remove_created(created)
+    return code
