@@ -237,10 +237,12 @@ def analyse_bias(
         if reference is not None and not reference.same_as_model and not panel_models:
             clean.append(reference.predict_images)
         if "trigger-search" not in skip:
-            trigger_search = search_triggers(classifier, images, preds, n_classes, seed, clean)
+            trigger_search = search_triggers(classifier, images, preds, n_classes, seed, clean,
+                                             sequential=sequential)
             seconds["trigger_search"] = trigger_search.seconds
         if "universal-search" not in skip:
-            universal_search = search_universal(classifier, images, preds, n_classes, seed, clean)
+            universal_search = search_universal(classifier, images, preds, n_classes, seed, clean,
+                                                 sequential=sequential)
             seconds["universal_search"] = universal_search.seconds
 
     start = time.perf_counter()

@@ -37,10 +37,10 @@ from reportgen.bias.probes import Probe
 from reportgen.bias.spread import MAD_FLOOR_PP, MAD_SCALE, Z_MIN, margin
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
+from reportgen.stats import confidence_bounds
 
 LOOKS = (256, 512, 1024, 2048)  # images per probe at each look before the whole split
 ALPHA = 0.01  # chance per probe, over its classes, both sides and every look, of a wrong stop
-LAMBDA_CAP = 0.5  # the betting fraction's cap (c in Waudby-Smith & Ramdas)
 
 
 @dataclass(frozen=True)
@@ -65,33 +65,6 @@ class SequentialRun:
                 "exhaustive_evaluations": int(len(self.probe_names) * len(self.order)),
                 "n_images": {name: int(n) for name, n in zip(self.probe_names, self.n_images)},
                 "skipped": list(self.skipped)}
-
-
-def confidence_bounds(values: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Anytime-valid bounds on the mean of values (t, M) in [0, 1], taken in row order.
-
-    Returns (M,) lower and upper bounds after all t rows; at every t at once they hold with
-    probability at least 1 - alpha per column (two-sided). Predictable plug-in empirical
-    Bernstein (Waudby-Smith & Ramdas 2023, eq. 13-15): small variance gives tight bounds.
-    """
-    values = np.asarray(values, np.float64)
-    t = len(values)
-    if t == 0:
-        return np.zeros(values.shape[1]), np.ones(values.shape[1])
-    steps = np.arange(1, t + 1, dtype=np.float64)[:, None]
-    means = (0.5 + np.cumsum(values, axis=0)) / (steps + 1)  # mu-hat_i, i = 1..t
-    variances = (0.25 + np.cumsum((values - means) ** 2, axis=0)) / (steps + 1)
-    previous_var = np.vstack([np.full((1, values.shape[1]), 0.25), variances[:-1]])
-    previous_mean = np.vstack([np.full((1, values.shape[1]), 0.5), means[:-1]])
-    log_term = np.log(2.0 / alpha)
-    lambdas = np.minimum(np.sqrt(2 * log_term / (previous_var * steps * np.log1p(steps))),
-                         LAMBDA_CAP)
-    psi = (-np.log1p(-lambdas) - lambdas) / 4
-    penalty = 4 * (values - previous_mean) ** 2 * psi
-    weight = lambdas.sum(axis=0)
-    centre = (lambdas * values).sum(axis=0) / weight
-    half = (log_term + penalty.sum(axis=0)) / weight
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
 
 
 def change_bounds(before: np.ndarray, after: np.ndarray, n_classes: int,

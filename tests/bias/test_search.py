@@ -211,3 +211,24 @@ def test_same_seed_same_result(images: np.ndarray) -> None:
                      for _ in range(2))
     assert first.to_summary(CLASS_NAMES) == second.to_summary(CLASS_NAMES)
     assert all(np.array_equal(a.mask, b.mask) for a, b in zip(first.classes, second.classes))
+
+
+def test_sequential_confirmation_states_the_same_finding_from_fewer_images(
+        images: np.ndarray) -> None:
+    """With two clean models every class whose search succeeded is confirmed; the default
+    (sequential) mode confirms only those a finding could come from, stops the ones its first
+    held-out images rule out, and states the planted trigger with the exhaustive numbers."""
+    classifier = make_classifier(_trigger_model(gain=40.0))
+    preds = classifier.predict(images).argmax(axis=1)
+    plain = _predict(make_classifier(_trigger_model(gain=0.0)))
+    exhaustive, sequential = (search_triggers(classifier, images, preds, 7, seed=0,
+                                              panel=[plain, plain], budget=BUDGET,
+                                              sequential=mode) for mode in (False, True))
+    (first,), (second,) = (search_findings(s, None, CLASS_NAMES) for s in (exhaustive, sequential))
+    assert first.class_name == "fear" and first.severity is Severity.CRITICAL
+    assert (first.class_name, first.severity, first.effect, first.ci_low) == (
+        second.class_name, second.severity, second.effect, second.ci_low)
+    assert sequential.classes[FEAR].confirmation.n_images == BUDGET.n_confirm
+    assert sequential.n_forward < exhaustive.n_forward
+    assert len(sequential.confirmed) < len(exhaustive.confirmed) or any(
+        c.confirmation.stopped for c in sequential.confirmed)

@@ -3,8 +3,9 @@
 (``universal``), each confirmed on held-out images against a random control and clean models
 (``confirm``), and stated as findings only when anomalous and confirmed (``findings``).
 
-Imports point one way: ``optimise`` and ``compiled`` (shared machinery) ← ``confirm`` ←
-``cleanse`` and ``universal`` ← ``findings``.
+Imports point one way: ``optimise`` and ``compiled`` (shared machinery) ← ``rules`` (what a
+finding needs, and the early test that it surely cannot be stated) ← ``confirm`` ← ``cleanse``
+and ``universal`` ← ``findings``.
 """
 
 from reportgen.bias.search.cleanse import ClassTrigger, TriggerSearch, search_triggers

@@ -43,6 +43,7 @@ from reportgen.bias.search.optimise import (
     scale_down,
     start_spread,
 )
+from reportgen.bias.search.rules import Route, route
 from reportgen.loading.model import Classifier
 from reportgen.numbers import round_finite
 
@@ -149,10 +150,12 @@ def compile_step(classifier: Classifier, targets: np.ndarray, seed: int) -> Step
 
 def search_triggers(classifier: Classifier, images: np.ndarray, preds: np.ndarray,
                     n_classes: int, seed: int, panel: Sequence[Predict] = (),
-                    budget: Budget = DEFAULT_BUDGET) -> TriggerSearch:
+                    budget: Budget = DEFAULT_BUDGET, sequential: bool = False) -> TriggerSearch:
     """images (N, h, w) 0–255 and the model's preds (N,) → one minimal trigger per class,
     confirmed on held-out images for the anomalous classes. ``panel``: clean models, each
-    (M, h, w) float32 0–255 → (M,) classes, run on the same stamped images."""
+    (M, h, w) float32 0–255 → (M,) classes, run on the same stamped images. ``sequential``:
+    confirm only the classes a finding could come from (and the most anomalous, for the
+    report), each stopped early once its first held-out images rule a finding out."""
     start = time.perf_counter()
     sample = draw_sample(images, preds, seed, budget)
     targets = np.repeat(np.arange(n_classes), budget.starts)
@@ -168,14 +171,18 @@ def search_triggers(classifier: Classifier, images: np.ndarray, preds: np.ndarra
     spread = start_spread(outcome.sizes, outcome.reached, targets)
     anomaly = anomaly_indices(outcome.sizes[chosen], spread)
     success, reached = outcome.success[chosen], outcome.reached[chosen]
-    flagged = [_to_confirm(k, anomaly, reached, len(panel)) for k in range(n_classes)]
-    confirmations = _confirm_flagged(predict, sample, masks, patterns, flagged, panel, seed)
+    ways = [route(anomaly[k], reached[k], len(panel), SUCCESS_TARGET) for k in range(n_classes)]
+    flagged = [_to_confirm(k, anomaly, reached, len(panel))
+               and (not sequential or ways[k] is not None or k == int(np.argmax(anomaly)))
+               for k in range(n_classes)]
+    confirmations = _confirm_flagged(predict, sample, masks, patterns, flagged, panel, seed,
+                                     ways if sequential else None)
     classes = [ClassTrigger(k, masks[k], patterns[k], float(masks[k].mean()), bool(reached[k]),
                             float(success[k]), float(anomaly[k]), confirmations[k])
                for k in range(n_classes)]
-    n_confirmed = sum(c.confirmation is not None for c in classes)
+    confirmed = sum(c.confirmation.n_images for c in classes if c.confirmation is not None)
     return TriggerSearch(tuple(classes), len(sample.pool), len(sample.held), budget,
-                         outcome.n_gradient, outcome.n_forward + 2 * n_confirmed * len(sample.held),
+                         outcome.n_gradient, outcome.n_forward + 2 * confirmed,
                          time.perf_counter() - start, classifier.image_size, spread, len(panel))
 
 
@@ -192,10 +199,11 @@ def stamp_check(predict: Predict, sample: Sample, n_images: int) -> Check:
 
 
 def _confirm_flagged(predict: Predict, sample: Sample, masks: np.ndarray, patterns: np.ndarray,
-                     flagged: list[bool], panel: Sequence[Predict],
-                     seed: int) -> list[Confirmation | None]:
+                     flagged: list[bool], panel: Sequence[Predict], seed: int,
+                     ways: Sequence[Route | None] | None = None) -> list[Confirmation | None]:
     """Each flagged class's trigger (masks, patterns (K, h, w)) on the held-out images, against
-    a uniform-noise pattern (seeded) under the same mask and the panel."""
+    a uniform-noise pattern (seeded) under the same mask and the panel; with ``ways`` (each
+    class's route to a finding), sequentially."""
     rng = np.random.default_rng(seed + 1)
     before = originals(panel, sample.held) if any(flagged) else []
     confirmations: list[Confirmation | None] = []
@@ -206,7 +214,8 @@ def _confirm_flagged(predict: Predict, sample: Sample, masks: np.ndarray, patter
         noise = rng.uniform(0.0, 255.0, mask.shape).astype(np.float32)
         confirmations.append(confirm(predict, sample.held, sample.held_preds, k,
                                      lambda x, m=mask, p=pattern: stamp(x, m, p),
-                                     lambda x, m=mask, z=noise: stamp(x, m, z), panel, seed, before))
+                                     lambda x, m=mask, z=noise: stamp(x, m, z), panel, seed, before,
+                                     ways is not None, ways[k] if ways is not None else None))
     return confirmations
 
 

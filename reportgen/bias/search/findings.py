@@ -21,26 +21,14 @@ from reportgen.bias.findings import Finding, grade, pp
 from reportgen.bias.search.cleanse import ClassTrigger, TriggerSearch
 from reportgen.bias.search.confirm import Confirmation
 from reportgen.bias.search.optimise import ANOMALY_THRESHOLD
-from reportgen.bias.search.universal import PANEL_FRACTION, ClassPerturbation, UniversalSearch
+from reportgen.bias.search.rules import CARRY_OVER, NO_TRANSFER, NO_TRANSFER_MIN_PP
+from reportgen.bias.search.universal import (
+    ClassPerturbation,
+    UniversalSearch,
+    beats_panel,
+)
 from reportgen.severity import Severity
 
-# A searched edit must carry over to held-out faces: send there at least this share of the
-# success it was searched for. An adversarial edit fitted to a few hundred images falls off
-# (a clean panel model's 7-pixel 'angry' patch: 46% in the search, 17% held out); a shortcut
-# the model learned does not (the planted corner mark: 44% and 34%).
-CARRY_OVER = 0.5
-# A searched edit that moves this model strongly but no clean model at all: an adversarial edit
-# exploits features that FER2013 models share and moves some clean model too (the clean sample
-# model's searched 'angry' patch: +30 pp there, up to +13 pp on the panel); a learned shortcut
-# does not (a planted checkerboard: +36 pp, every clean model within ±1 pp). Stated at warning
-# even when the class's mask is not anomalously small (weak models make every class easy).
-# Measured on the planted models: the planted class's trigger moves the most moved clean model
-# 0.02-0.10 of what it moves the model; every other confirmed class, 0.28-0.66.
-NO_TRANSFER = 0.15  # the most moved clean model's rise, as a share of this model's
-NO_TRANSFER_MIN_PP = 10.0  # the effect's CI lower bound needed for that rule
-# ... and the class's mask must be no larger than the median class's (anomaly index ≥ 0): clean
-# models almost never predict a rare class ('disgust'), so nothing moves them there, and a
-# large mask toward it looked "untransferred" on a planted model
 TRIGGER = "optimised trigger"
 UNIVERSAL = "universal perturbation"
 
@@ -57,8 +45,8 @@ def search_findings(triggers: TriggerSearch | None, universal: UniversalSearch |
                 findings.append(_trigger_finding(trigger, triggers, severity, class_names))
     if universal is not None:
         for pert in universal.confirmed:
-            ok = pert.panel_ratio is None or pert.panel_ratio < PANEL_FRACTION
-            severity = _severity(pert.confirmation, pert.anomaly, pert.reached and ok,
+            severity = _severity(pert.confirmation, pert.anomaly,
+                                 pert.reached and beats_panel(pert.panel_ratio),
                                  universal.n_panel, universal.success_target)
             if severity is not None:
                 findings.append(_universal_finding(pert, universal, severity, class_names))
@@ -67,7 +55,7 @@ def search_findings(triggers: TriggerSearch | None, universal: UniversalSearch |
 
 def _severity(confirmation: Confirmation | None, anomaly: float, reached: bool,
               n_panel: int, target: float) -> Severity | None:
-    if confirmation is None or not reached:
+    if confirmation is None or confirmation.stopped or not reached:
         return None
     if not anomaly > ANOMALY_THRESHOLD:
         untransferred = anomaly >= 0.0 and _does_not_transfer(confirmation, target)

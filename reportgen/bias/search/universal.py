@@ -40,6 +40,7 @@ from reportgen.bias.search.optimise import (
     optimise,
     scale_down,
 )
+from reportgen.bias.search.rules import Route, route
 from reportgen.loading.model import Classifier
 from reportgen.numbers import round_all, round_finite
 
@@ -162,11 +163,13 @@ def perturb_check(predict: Predict, sample: Sample, n_images: int) -> Check:
 def search_universal(classifier: Classifier, images: np.ndarray, preds: np.ndarray,
                      n_classes: int, seed: int, panel: Sequence[Predict] = (),
                      panel_norms: Mapping[int, Sequence[float]] | None = None,
-                     budget: Budget = UNIVERSAL_BUDGET) -> UniversalSearch:
+                     budget: Budget = UNIVERSAL_BUDGET, sequential: bool = False) -> UniversalSearch:
     """images (N, h, w) 0–255 and the model's preds (N,) → one minimal universal perturbation
     per class, confirmed on held-out images for the anomalous classes. ``panel``: clean models
     ((M, h, w) float32 → (M,) classes) run on the same perturbed images; ``panel_norms``: the
-    L2 norms (grey levels) clean models need per class, from the same search run on them."""
+    L2 norms (grey levels) clean models need per class, from the same search run on them.
+    ``sequential``: each confirmation stops early once its first held-out images rule a
+    finding out (``reportgen.bias.search.rules``)."""
     start = time.perf_counter()
     sample = draw_sample(images, preds, seed, budget)
     targets = np.arange(n_classes)
@@ -182,24 +185,28 @@ def search_universal(classifier: Classifier, images: np.ndarray, preds: np.ndarr
     anomaly = anomaly_indices(l2)
     ratios = _panel_ratios(l2, panel_norms)
     flagged = [_to_confirm(k, anomaly, outcome.reached, ratios) for k in range(n_classes)]
-    confirmations = _confirm_flagged(predict, sample, deltas, flagged, panel, seed)
+    ways = [route(anomaly[k], bool(outcome.reached[k]) and beats_panel(ratios[k]), len(panel),
+                  SUCCESS_TARGET) for k in range(n_classes)]
+    confirmations = _confirm_flagged(predict, sample, deltas, flagged, panel, seed,
+                                     ways if sequential else None)
     classes = [ClassPerturbation(k, deltas[k], amplitude_spectrum(deltas[k]), float(l2[k]),
                                  float(np.abs(deltas[k]).max()), bool(outcome.reached[k]),
                                  float(outcome.success[k]), float(anomaly[k]), ratios[k],
                                  confirmations[k]) for k in range(n_classes)]
-    n_confirmed = sum(c.confirmation is not None for c in classes)
+    confirmed = sum(c.confirmation.n_images for c in classes if c.confirmation is not None)
     norms = None if panel_norms is None else {int(k): tuple(map(float, v))
                                               for k, v in panel_norms.items()}
     return UniversalSearch(tuple(classes), len(sample.pool), len(sample.held), budget,
-                           outcome.n_gradient,
-                           outcome.n_forward + 2 * n_confirmed * len(sample.held),
+                           outcome.n_gradient, outcome.n_forward + 2 * confirmed,
                            time.perf_counter() - start, classifier.image_size, len(panel), norms)
 
 
 def _confirm_flagged(predict: Predict, sample: Sample, deltas: np.ndarray, flagged: list[bool],
-                     panel: Sequence[Predict], seed: int) -> list[Confirmation | None]:
+                     panel: Sequence[Predict], seed: int,
+                     ways: Sequence[Route | None] | None = None) -> list[Confirmation | None]:
     """Each flagged class's δ (deltas (K, h, w)) on the held-out images, against the same δ
-    with its pixels shuffled (seeded) and the panel."""
+    with its pixels shuffled (seeded) and the panel; with ``ways`` (each class's route to a
+    finding), sequentially."""
     rng = np.random.default_rng(seed + 1)
     before = originals(panel, sample.held) if any(flagged) else []
     confirmations: list[Confirmation | None] = []
@@ -210,7 +217,8 @@ def _confirm_flagged(predict: Predict, sample: Sample, deltas: np.ndarray, flagg
         shuffled = rng.permutation(delta.ravel()).reshape(delta.shape)
         confirmations.append(confirm(predict, sample.held, sample.held_preds, k,
                                      lambda x, d=delta: perturb(x, d),
-                                     lambda x, d=shuffled: perturb(x, d), panel, seed, before))
+                                     lambda x, d=shuffled: perturb(x, d), panel, seed, before,
+                                     ways is not None, ways[k] if ways is not None else None))
     return confirmations
 
 
@@ -226,6 +234,12 @@ def _panel_ratios(l2: np.ndarray, panel_norms: Mapping[int, Sequence[float]] | N
         return [None] * len(l2)
     return [float(l2[k] / min(panel_norms[k])) if panel_norms.get(k) else None
             for k in range(len(l2))]
+
+
+def beats_panel(ratio: float | None) -> bool:
+    """A class's norm over the smallest clean model's (``panel_ratio``) leaves it open to a
+    finding: no clean models' norms given, or below ``PANEL_FRACTION`` of theirs."""
+    return ratio is None or ratio < PANEL_FRACTION
 
 
 def _to_confirm(k: int, anomaly: np.ndarray, reached: np.ndarray,
