@@ -25,7 +25,7 @@ from reportgen.bias.sequential import (
     specific_threshold,
     subset_groups,
 )
-from reportgen.bias.shortcuts import deciding_ci, probe_findings
+from reportgen.bias.shortcuts import deciding_ci, highest_severity, probe_findings
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
 from reportgen.severity import Severity
@@ -91,7 +91,7 @@ def _effects(run: SequentialRun, kept: np.ndarray, probes: Sequence[Probe], pred
 def _deciding_probes(effects: list[ProbeEffect], class_names: Sequence[str]) -> set[str]:
     """The probes whose numbers decide the probe findings, so must be exact: each finding at
     warning or above, with every member of its mechanism whose CI could still beat its
-    deciding bound (it could carry it), and the members that pick a mechanism's top class when
+    deciding bound and whose severity could reach it (it could carry it), and the members that pick a mechanism's top class when
     that is contested. An ``info`` finding (an effect clean models share, or an evidence
     probe's) otherwise keeps the numbers of the images that settled it, with their wider CI."""
     needed = set()
@@ -108,13 +108,15 @@ def _deciding_probes(effects: list[ProbeEffect], class_names: Sequence[str]) -> 
         k, best = finding.class_index, by_name[finding.probe]
         bound = deciding_ci(best, k)[0]
         members = mechanisms[best.probe.mechanism or best.probe.family]
-        needed |= {e.probe.name for e in members if deciding_ci(e, k)[1] > bound}
+        needed |= {e.probe.name for e in members if deciding_ci(e, k)[1] > bound
+                   and highest_severity(e.probe).rank >= finding.severity.rank}
     return needed
 
 
 def _contested_top(members: list[ProbeEffect]) -> set[str]:
     """The members that pick a mechanism's top class (the class its info finding is stated
-    for), when the runner-up class's CI reaches the top class's: both must then be exact."""
+    for), when the runner-up class's CI reaches the top class's: both must then be exact
+    (also when neither is stated on the images so far: the whole split may state one)."""
     changes = np.array([e.rate_change for e in members])  # (M, K)
     holders = changes.argmax(axis=0)  # (K,) the member with each class's largest change
     best = changes.max(axis=0)

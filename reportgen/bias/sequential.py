@@ -11,7 +11,10 @@ the whole split) and stops at the first look where its decision is *settled* for
   the whole split the probes that decide a finding at warning or above, and a contested top
   class); or
 - **moved nothing** (with or without a panel): every class's upper bound is below
-  ``MIN_EFFECT_PP``.
+  ``MIN_EFFECT_PP``; or
+- **info whatever it is**: for a probe whose findings are capped at ``info`` (an evidence
+  probe, an extreme corruption: ``reportgen.bias.shortcuts.highest_severity``), a class whose
+  lower bound is above ``MIN_EFFECT_PP`` is settled too, as its severity can no longer change.
 
 The bounds are a *confidence sequence*: valid at every look at once, so looking early does not
 inflate errors (the predictable plug-in empirical-Bernstein sequence of Waudby-Smith & Ramdas,
@@ -20,8 +23,11 @@ Howard et al. 2021). Early stopping can only withhold a finding, never make one,
 probability at most ``ALPHA`` per probe. An unsettled probe reaches the whole split, so its
 numbers are exactly those of the exhaustive mode.
 
-Dose–response ordering: within a family the strongest strength runs first; when it settles as
-not stated at the first look, the weaker strengths are not run at all (``SequentialRun.skipped``).
+Dose–response ordering: within a family the strongest strength runs first, the weaker ones
+waiting on it. When it is settled without surely moving any class (every upper bound below the
+panel's edge, no lower bound above zero) they are not run at all (``SequentialRun.skipped``):
+a milder edit of the same kind is not expected to do more. When it surely moved something they
+run, catching up from the first look.
 """
 
 from __future__ import annotations
@@ -34,9 +40,11 @@ import numpy as np
 from reportgen.bias.effects import predict_probes
 from reportgen.bias.findings import MIN_EFFECT_PP
 from reportgen.bias.probes import Probe
+from reportgen.bias.shortcuts import highest_severity
 from reportgen.bias.spread import MAD_FLOOR_PP, MAD_SCALE, Z_MIN, margin
 from reportgen.loading.model import Classifier
 from reportgen.progress import Track
+from reportgen.severity import Severity
 from reportgen.stats import confidence_bounds
 
 LOOKS = (256, 512, 1024, 2048)  # images per probe at each look before the whole split
@@ -110,19 +118,24 @@ class Status:
 
 
 def status(before: np.ndarray, after: np.ndarray, n_classes: int, threshold: np.ndarray | None,
-           alpha: float = ALPHA) -> Status:
+           alpha: float = ALPHA, info_only: bool = False) -> Status:
     """One probe's status on the images so far; threshold (K,) from ``specific_threshold`` or
     None (no panel).
 
     With a threshold the probe is settled once no class's effect can reach it or be stated at
     all: its findings can then only be ``info``, stated for the mechanism's top class, whose
-    probe is completed on the whole split. Without one, only "moved nothing" settles it.
+    probe is completed on the whole split. Without one, only "moved nothing" settles it. A
+    probe whose findings are ``info`` whatever its effect (``info_only``: an evidence probe, an
+    extreme corruption) is also settled for a class it surely moved by ``MIN_EFFECT_PP``: its
+    severity can no longer change.
     """
     low, high = change_bounds(before, after, n_classes, alpha / n_classes)
     null, moved = bool((high < MIN_EFFECT_PP).all()), bool((low > 0).any())
-    if threshold is None:
-        return Status(null, null, moved)
-    return Status(bool((high < np.maximum(threshold, MIN_EFFECT_PP)).all()), null, moved)
+    settled = high < (MIN_EFFECT_PP if threshold is None
+                      else np.maximum(threshold, MIN_EFFECT_PP))
+    if info_only:
+        settled |= low > MIN_EFFECT_PP
+    return Status(bool(settled.all()), null, moved)
 
 
 def probe_sequentially(
@@ -134,9 +147,10 @@ def probe_sequentially(
 
     preds (N,) the model's classes on the originals; thresholds (P, K) from
     ``specific_threshold`` (None without a panel: only "moved nothing" can settle a probe).
-    A weaker dose waits for its family's strongest, which runs on (settled or not) until it
-    surely moved nothing (the weaker doses are then skipped) or surely moved something (they
-    then run, catching up on the images it has seen), or has seen the whole split.
+    A weaker dose waits for its family's strongest, which runs on until it is settled without
+    surely moving anything, or surely moved nothing (the weaker doses are then skipped), or
+    surely moved something, or has seen the whole split (they then run, catching up on the
+    images it has seen).
     """
     n_images, n_probes = len(images), len(probes)
     order = probing_order(n_images, seed, first)
@@ -144,6 +158,7 @@ def probe_sequentially(
     preds_after = np.full((n_probes, n_images), -1, np.int16)
     used = np.zeros(n_probes, np.int64)
     waiting = _weaker_doses(probes)
+    info_only = [highest_severity(probe) is Severity.INFO for probe in probes]
     active = np.array([p not in waiting for p in range(n_probes)])
     states: dict[int, Status] = {}
     skipped: list[str] = []
@@ -154,7 +169,8 @@ def probe_sequentially(
         seen = order[:look]
         for p in rows:
             states[int(p)] = status(preds[seen], preds_after[p, seen], n_classes,
-                                    None if thresholds is None else thresholds[p])
+                                    None if thresholds is None else thresholds[p],
+                                    info_only=bool(info_only[p]))
             # a family's strongest dose runs on while its weaker doses wait on its answer
             active[p] = not states[int(p)].done or int(p) in waiting.values()
 
@@ -165,7 +181,7 @@ def probe_sequentially(
             state = states.get(strongest)
             if state is None:
                 continue
-            if state.null:
+            if state.null or (state.done and not state.moved):
                 skipped.append(probes[weaker].name)
             elif state.moved or look == n_images:
                 released.append(weaker)

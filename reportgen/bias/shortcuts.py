@@ -36,7 +36,7 @@ from reportgen.bias.corruptions import CORRUPTIONS
 from reportgen.bias.effects import ProbeEffect
 from reportgen.bias.findings import Finding, grade, pp
 from reportgen.bias.panel import typical_range
-from reportgen.bias.probes import PROBES, ProbeKind
+from reportgen.bias.probes import PROBES, Probe, ProbeKind
 from reportgen.numbers import round_finite
 from reportgen.severity import Severity
 
@@ -78,6 +78,16 @@ def _severity(effect: ProbeEffect, k: int) -> Severity | None:
     if effect.probe.extreme:
         return list(Severity)[max(severity.rank - 1, 0)]
     return severity
+
+
+def highest_severity(probe: Probe) -> Severity:
+    """The most a finding from ``probe`` can be, whatever its effect (``_severity``'s caps):
+    ``info`` for an evidence probe or an extreme corruption, ``warning`` for any other
+    corruption or extreme strength, else ``critical``."""
+    if probe.kind is ProbeKind.EVIDENCE:
+        return Severity.INFO
+    rank = Severity.WARNING.rank if probe.family in CORRUPTIONS else Severity.CRITICAL.rank
+    return list(Severity)[rank - 1 if probe.extreme else rank]
 
 
 def deciding_ci(effect: ProbeEffect, k: int) -> np.ndarray:

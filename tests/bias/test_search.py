@@ -194,7 +194,7 @@ def test_the_search_section_renders(planted: TriggerSearch, sinusoid: UniversalS
                [figures["trigger_sizes"], figures["universal_sizes"], *figures["triggers"],
                 *figures["universal"]])
     result = SimpleNamespace(trigger_search=planted, universal_search=sinusoid, seed=0,
-                             findings=findings)
+                             findings=findings, sequential=None)
     html = make_environment().get_template("sections/search.html").render(
         search=result, search_figs=figures, class_names=CLASS_NAMES)
     assert '<section id="search">' in html and 'class="finding critical"' in html

@@ -53,7 +53,7 @@ def test_routes_follow_the_finding_rules() -> None:
 
 
 def test_an_edit_that_moves_nothing_is_ruled_out_and_a_strong_one_is_not() -> None:
-    images, preds = _held()
+    _, preds = _held()
     way = Route(True, 0.4)
     untouched = preds[:LOOKS[0]]
     assert ruled_out(way, K, untouched, untouched, untouched, [], [])  # it carries nothing over

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from reportgen.bias import sequential
+from reportgen.bias import sequential, shortcuts
 from reportgen.bias.analysis import analyse_bias
+from reportgen.bias.effects import measure_effects
 from reportgen.bias.panel import PanelRun
 from reportgen.bias.probes import PROBES
 from reportgen.bias.reference import ReferenceRun
@@ -21,7 +22,9 @@ from reportgen.bias.sequential import (
     specific_threshold,
     status,
 )
+from reportgen.bias.shortcuts import highest_severity
 from reportgen.loading.dataset import FER2013_CLASSES as CLASS_NAMES
+from reportgen.severity import Severity
 
 
 def test_bounds_hold_at_every_look_at_once() -> None:
@@ -65,6 +68,32 @@ def test_a_probe_below_every_panel_threshold_is_settled_and_one_above_is_not() -
     assert not status(before, after, 7, None).done  # no panel: only "moved nothing" settles
     strong = np.where(rng.random(1024) < 0.2, 4, before)  # about +17 pp
     assert status(before, strong, 7, None).moved and not status(before, before, 7, None).moved
+
+
+def test_a_probe_capped_at_info_is_settled_once_its_effect_is_sure() -> None:
+    """An evidence probe or an extreme corruption states ``info`` whatever its size: a large
+    effect above the panel's edge settles it, while the same effect leaves a probe that could
+    be graded higher unsettled."""
+    rng = np.random.default_rng(4)
+    before = rng.integers(0, 7, 512)
+    after = np.where(rng.random(512) < 0.3, 6, before)  # about +26 pp toward class 6
+    assert not status(before, after, 7, np.full(7, 10.0)).done
+    assert status(before, after, 7, np.full(7, 10.0), info_only=True).done
+    small = np.where(rng.random(512) < 0.01, 6, before)  # about +1 pp: neither surely
+    assert not status(before, small, 7, np.full(7, 0.5), info_only=True).done
+
+
+def test_highest_severity_is_what_the_largest_effect_is_graded() -> None:
+    """Every probe sending every image to one class (+100 pp, no reference) is graded exactly
+    its ``highest_severity``: the settling rule and the grading caps agree."""
+    probes = list(PROBES.values())
+    preds = np.zeros(200, int)
+    effects = measure_effects(probes, preds, np.full((len(probes), 200), 6), preds, 7, 0)
+    for probe, effect in zip(probes, effects):
+        assert shortcuts._severity(effect, 6) is highest_severity(probe), probe.name
+    assert highest_severity(PROBES["occlude_eyes"]) is Severity.INFO  # evidence
+    assert highest_severity(PROBES["pixelate_s4"]) is Severity.INFO  # extreme corruption
+    assert highest_severity(PROBES["brightness_x0.6"]) is Severity.CRITICAL
 
 
 def test_specific_threshold_is_the_panel_edge() -> None:
