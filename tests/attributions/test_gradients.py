@@ -57,7 +57,7 @@ def test_ig_completeness_gap_is_small_on_a_cnn(tiny_classifier, face_like_images
 
 def test_smoothgrad_parameters_are_stated(tiny_classifier):
     method = SmoothGradExplainer(tiny_classifier)
-    assert method.params == {"n_samples": 300, "noise": 0.1, "target": 0.85,
+    assert method.params == {"n_samples": 400, "noise": 0.1, "target": 0.85,
                              "mean_target": 0.95, "min_samples": 50, "round_samples": 50}
     fixed = SmoothGradExplainer(tiny_classifier, exhaustive=True)
     assert fixed.params == {"n_samples": 300, "noise": 0.1}
