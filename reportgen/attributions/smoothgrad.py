@@ -26,7 +26,6 @@ from reportgen.attributions.gradients import PIXEL_RANGE, _GradientExplainer
 from reportgen.loading.model import Classifier
 from reportgen.stats import spearman_rows
 
-
 FIXED_SAMPLES = 300  # every image's n with ``exhaustive``
 MAX_SAMPLES = 400  # the adaptive rule's cap
 

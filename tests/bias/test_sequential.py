@@ -104,13 +104,20 @@ def test_specific_threshold_is_the_panel_edge() -> None:
     assert threshold[0, 1] == pytest.approx(6.0)  # all zero: the floors, 3 SDs of 2 pp
 
 
+def _dose_table(probes, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """preds (n,) and a table (P, n) of answers: every probe changes nothing, except the last
+    (the mirror), which moves 20% of images to class 3."""
+    preds = np.random.default_rng(3).integers(0, 7, n)
+    table = np.tile(preds, (len(probes), 1))
+    table[-1, : n // 5] = 3
+    return preds, table
+
+
 def test_weaker_doses_are_skipped_when_the_strongest_moves_nothing(monkeypatch) -> None:
     probes = [PROBES[name] for name in ("brightness_x0.8", "brightness_x0.6", "brightness_x0.4",
                                         "brightness_x0.2", "hflip")]
     n = 3000
-    preds = np.random.default_rng(3).integers(0, 7, n)
-    table = np.tile(preds, (len(probes), 1))
-    table[4, : n // 5] = 3  # the mirror moves 20% of images to class 3
+    preds, table = _dose_table(probes, n)
     evaluated = []
 
     def fake(_classifier, index, chosen, progress=None):
@@ -120,14 +127,20 @@ def test_weaker_doses_are_skipped_when_the_strongest_moves_nothing(monkeypatch) 
 
     # The stand-in model reads a fixed table: images are passed as their indices.
     monkeypatch.setattr(sequential, "predict_probes", fake)
-    run = probe_sequentially(None, np.arange(n), preds, probes, 7, 0, np.full((5, 7), 50.0))
+    # Without a panel only "moved nothing" settles a probe: the strongest runs until it surely
+    # moved nothing, and the weaker doses are never run.
+    run = probe_sequentially(None, np.arange(n), preds, probes, 7, 0, None)
     assert set(run.skipped) == {"brightness_x0.8", "brightness_x0.6", "brightness_x0.4"}
-    assert run.n_images[:3].tolist() == [0, 0, 0]
-    assert run.n_images[4] == LOOKS[0]  # far below the threshold: settled at the first look
+    assert run.n_images[:3].tolist() == [0, 0, 0] and 0 < run.n_images[3] <= n
+    assert run.n_images[4] == n  # the mirror moved something: never settled without a panel
     assert sum(evaluated) == run.evaluations < n * len(probes)
     seen = run.order[: run.n_images[4]]
     assert (run.preds_after[4, seen] == table[4, seen]).all()
     assert (run.preds_after[:3] == -1).all()
+    # With a panel whose edge is far away everything settles at the first look, and the weaker
+    # doses then run too (a milder edit can move another class more), settling at once.
+    run = probe_sequentially(None, np.arange(n), preds, probes, 7, 0, np.full((5, 7), 50.0))
+    assert run.skipped == () and run.n_images.tolist() == [LOOKS[0]] * 5
 
 
 def _panel(n_probes: int, n_images: int, changes: float = 0.0) -> PanelRun:
