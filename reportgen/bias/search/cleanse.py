@@ -215,7 +215,8 @@ def _confirm_flagged(predict: Predict, sample: Sample, masks: np.ndarray, patter
         confirmations.append(confirm(predict, sample.held, sample.held_preds, k,
                                      lambda x, m=mask, p=pattern: stamp(x, m, p),
                                      lambda x, m=mask, z=noise: stamp(x, m, z), panel, seed, before,
-                                     ways is not None, ways[k] if ways is not None else None))
+                                     sequential=ways is not None,
+                                     way=ways[k] if ways is not None else None))
     return confirmations
 
 

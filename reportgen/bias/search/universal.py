@@ -218,7 +218,8 @@ def _confirm_flagged(predict: Predict, sample: Sample, deltas: np.ndarray, flagg
         confirmations.append(confirm(predict, sample.held, sample.held_preds, k,
                                      lambda x, d=delta: perturb(x, d),
                                      lambda x, d=shuffled: perturb(x, d), panel, seed, before,
-                                     ways is not None, ways[k] if ways is not None else None))
+                                     sequential=ways is not None,
+                                     way=ways[k] if ways is not None else None))
     return confirmations
 
 
