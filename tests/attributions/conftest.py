@@ -2,6 +2,9 @@
 
 - ``tiny_classifier``: a small seeded CNN (two convolutions, one nested in a sub-model) on
   48x48 grey images; nothing is known about its answers, it exercises the contract.
+- ``linear``: scores = W x (a bias-free dense layer, no softmax), so d score_k / d x = W_k
+  exactly, for any x: every gradient method's answer is known in closed form. Returns the
+  classifier and W as (7, 48, 48) maps.
 - ``quadrant_classifier``: the top-left 24x24 quadrant is cropped and zero-padded back to
   48x48 before a bias-free convolution, so the output depends on that quadrant only and
   the convolution's activations are zero elsewhere. Every method must put its mass there.
@@ -79,3 +82,12 @@ def face_like_images() -> np.ndarray:
     noise = gaussian_filter(rng.normal(size=(6, SIZE, SIZE)), sigma=(0, 2, 2))
     scaled = (noise - noise.min()) / (noise.max() - noise.min()) * 255
     return scaled.astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def linear() -> tuple[Classifier, np.ndarray]:
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((SIZE, SIZE, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(7, use_bias=False)])
+    weights = model.layers[-1].get_weights()[0]  # (2304, 7)
+    return make_classifier(model), weights.T.reshape(7, SIZE, SIZE)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
-import pytest
 
 from reportgen.attributions.gradients import (
     IntegratedGradientsExplainer,
@@ -12,17 +10,6 @@ from reportgen.attributions.gradients import (
     image_groups,
 )
 from reportgen.attributions.smoothgrad import SmoothGradExplainer
-from tests.attributions.conftest import make_classifier
-
-
-@pytest.fixture(scope="module")
-def linear():
-    """scores = W x (no softmax): d score_k / d x = W_k exactly, for any x."""
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(7, use_bias=False)])
-    weights = model.layers[-1].get_weights()[0]  # (2304, 7)
-    return make_classifier(model), weights.T.reshape(7, 48, 48)
 
 
 def test_saliency_is_the_weight_map(linear, face_like_images):

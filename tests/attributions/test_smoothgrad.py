@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 import pytest
 
 from reportgen.attributions import AttributionSettings
 from reportgen.attributions.smoothgrad import SmoothGradExplainer, spearman_brown
-from tests.attributions.conftest import make_classifier
 
 SMALL = {"n_samples": 40, "min_samples": 10, "round_samples": 10}
-
-
-@pytest.fixture(scope="module")
-def linear():
-    """scores = W x: the gradient is W_k at every input, so every noisy sample agrees."""
-    keras.utils.set_random_seed(2)
-    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(),
-                              keras.layers.Dense(7, use_bias=False)])
-    weights = model.layers[-1].get_weights()[0]  # (2304, 7)
-    return make_classifier(model), weights.T.reshape(7, 48, 48)
 
 
 def test_a_linear_model_stops_at_the_floor_with_the_exact_map(linear, face_like_images):
